@@ -1,0 +1,274 @@
+"""The embedded engine: one in-process ``vllm.LLM`` with schema-constrained decoding.
+
+All vLLM imports live inside this module's functions, so ``import structkit`` stays light and
+works where vLLM is not installed (the fake engine, adapters, validation).
+
+vLLM starts its engine core in a *spawned* subprocess: scripts that create a ``VLLMEngine`` at
+import time must guard it with ``if __name__ == "__main__":``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .._errors import EngineUnavailableError, ModelNotFoundError
+from .._prepare import prepare_default_model
+from .._profiles import DEFAULT_MODEL, ModelProfile, profile_for
+from ._base import Completion, GenerationRequest
+
+__all__ = ["VLLMEngine", "get_engine", "resolve_model"]
+
+log = logging.getLogger("structkit")
+
+_HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_DEFAULT_KV_CACHE_GIB = 2.0
+
+
+def resolve_model(model: str | os.PathLike[str] | None) -> tuple[str, str]:
+    """Map a user's model argument to (name for profiles, what vLLM loads).
+
+    ``None`` (or ``STRUCTKIT_MODEL``, or the default's name) is the packaged default model,
+    prepared on first use. A path must exist and hold a ``config.json``. A ``org/name`` string
+    that is not a local path is passed to vLLM as a Hugging Face id.
+    """
+    chosen = str(model) if model is not None else os.environ.get("STRUCTKIT_MODEL", DEFAULT_MODEL)
+    if chosen == DEFAULT_MODEL:
+        return DEFAULT_MODEL, str(prepare_default_model())
+    path = Path(chosen).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ModelNotFoundError(
+                f"{chosen!r} exists but is not a Hugging Face model folder (no config.json)"
+            )
+        return chosen, str(path.resolve())
+    if _HF_ID.match(chosen) and not chosen.startswith((".", "/", "~")):
+        return chosen, chosen
+    raise ModelNotFoundError(
+        f"no model at {chosen!r}: give a local model folder, a Hugging Face id "
+        f"(org/name), or {DEFAULT_MODEL!r} for the packaged default"
+    )
+
+
+def _on_cpu() -> bool:
+    from vllm.platforms import current_platform
+
+    return bool(current_platform.is_cpu())
+
+
+class VLLMEngine:
+    """An embedded vLLM engine for one model. Start-up is lazy: the first ``generate`` pays it.
+
+    Args:
+        model: model name, local folder or Hugging Face id (``None``: the packaged default).
+        profile: per-model defaults; looked up from the model name when omitted.
+        kv_cache_gib: KV cache size on CPU (vLLM's fraction-of-RAM default fails on small hosts).
+        enable_prefix_caching: reuse the shared template prefix across requests.
+        structured_outputs_backend: ``xgrammar`` (default), ``guidance``, ``outlines``, ``auto``.
+        **llm_kwargs: passed to ``vllm.LLM`` unchanged.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        profile: ModelProfile | None = None,
+        kv_cache_gib: float | None = None,
+        enable_prefix_caching: bool = True,
+        structured_outputs_backend: str = "xgrammar",
+        **llm_kwargs: Any,
+    ):
+        self._name, self._source = resolve_model(model)
+        self._profile = profile or profile_for(self._name)
+        self._kv_cache_gib = kv_cache_gib
+        self._prefix_caching = enable_prefix_caching
+        self._backend = structured_outputs_backend
+        self._llm_kwargs = llm_kwargs
+        self._llm: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+        self.startup_seconds: float | None = None
+
+    @property
+    def model_name(self) -> str:
+        return self._name
+
+    @property
+    def profile(self) -> ModelProfile:
+        return self._profile
+
+    @property
+    def llm(self) -> Any:
+        """The underlying ``vllm.LLM`` (started on first access)."""
+        with self._lock:
+            if self._llm is None:
+                self._llm = self._start()
+            return self._llm
+
+    def _engine_args(self) -> dict[str, Any]:
+        on_cpu = _on_cpu()
+        dtype = self._profile.dtype
+        if dtype == "auto" and on_cpu:
+            dtype = "float32"  # bf16 was ~3x slower than fp32 on AVX2-only CPUs
+        structured: dict[str, Any] = {"backend": self._backend}
+        if self._backend in ("xgrammar", "guidance"):
+            # Compact JSON: whitespace is where constrained small models loop (vLLM #13260).
+            structured["disable_any_whitespace"] = True
+        args: dict[str, Any] = {
+            "model": self._source,
+            "dtype": dtype,
+            "max_model_len": self._profile.max_model_len,
+            "enable_prefix_caching": self._prefix_caching,
+            "structured_outputs_config": structured,
+            "seed": 0,
+        }
+        if self._profile.reasoning_parser:
+            args["reasoning_parser"] = self._profile.reasoning_parser
+        if on_cpu:
+            gib = self._kv_cache_gib or float(
+                os.environ.get("STRUCTKIT_KV_CACHE_GIB", _DEFAULT_KV_CACHE_GIB)
+            )
+            args["kv_cache_memory_bytes"] = int(gib * (1 << 30))
+        args.update(self._llm_kwargs)
+        return args
+
+    def _start(self) -> Any:
+        # vLLM logs to stdout by default, which corrupts JSON written there by pipelines.
+        os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
+        try:
+            import vllm
+        except ImportError as exc:
+            raise EngineUnavailableError(
+                "the embedded engine needs vLLM: install structkit[cpu] (CPU) or structkit[gpu]"
+            ) from exc
+        args = self._engine_args()
+        started = time.monotonic()
+        log.info("structkit: starting vLLM for %s (first call; this takes a while)", self._name)
+        try:
+            llm = vllm.LLM(**args)
+        except (OSError, ValueError) as exc:
+            text = str(exc)
+            if any(
+                s in text
+                for s in (
+                    "not a local folder",
+                    "Repository Not Found",
+                    "404",
+                    "does not appear to have",
+                    "Can't load",
+                    "offline",
+                )
+            ):
+                raise ModelNotFoundError(f"vLLM cannot load model {self._name!r}: {text}") from exc
+            raise EngineUnavailableError(
+                f"vLLM failed to start for {self._name!r}: {text}"
+            ) from exc
+        except RuntimeError as exc:
+            raise EngineUnavailableError(f"vLLM failed to start for {self._name!r}: {exc}") from exc
+        self.startup_seconds = time.monotonic() - started
+        log.info("structkit: vLLM ready in %.1f s", self.startup_seconds)
+        return llm
+
+    def sampling_params(self, request: GenerationRequest) -> Any:
+        """The ``vllm.SamplingParams`` for one request (public so benchmarks can reuse it)."""
+        from vllm import SamplingParams
+        from vllm.sampling_params import StructuredOutputsParams
+
+        structured = (
+            StructuredOutputsParams(json=request.json_schema)
+            if request.json_schema is not None
+            else None
+        )
+        extra: dict[str, Any] = {}
+        if request.thinking_budget is not None and self._profile.reasoning:
+            extra["thinking_token_budget"] = request.thinking_budget
+        return SamplingParams(
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            top_p=request.top_p,
+            seed=request.seed,
+            structured_outputs=structured,
+            **extra,
+        )
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
+        """Run all requests in one ``LLM.chat`` call (continuous batching inside vLLM)."""
+        if not requests:
+            return []
+        llm = self.llm
+        params = [self.sampling_params(r) for r in requests]
+        conversations = [r.messages for r in requests]
+        try:
+            outputs = llm.chat(conversations, params, use_tqdm=False)
+        except Exception as exc:
+            if len(requests) == 1:
+                return [
+                    Completion(text="", finish_reason=None, error=f"{type(exc).__name__}: {exc}")
+                ]
+            # One bad request must not fail its neighbours: retry them one by one.
+            log.warning(
+                "structkit: batch of %d failed (%s); retrying one by one",
+                len(requests),
+                type(exc).__name__,
+            )
+            return [self.generate([r])[0] for r in requests]
+        return [_completion(o) for o in outputs]
+
+    def count_tokens(self, text: str) -> int:
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            self._tokenizer = AutoTokenizer.from_pretrained(self._source)
+        return len(self._tokenizer.encode(text, add_special_tokens=False))
+
+    def close(self) -> None:
+        """Shut the engine down and free its memory (a later ``generate`` starts it again)."""
+        with self._lock:
+            llm, self._llm = self._llm, None
+        if llm is not None:
+            core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+            shutdown = getattr(core, "shutdown", None)
+            if callable(shutdown):
+                shutdown()
+            del llm
+            import gc
+
+            gc.collect()
+
+
+def _completion(output: Any) -> Completion:
+    first = output.outputs[0]
+    return Completion(
+        text=first.text,
+        finish_reason=first.finish_reason,
+        prompt_tokens=len(output.prompt_token_ids or []),
+        completion_tokens=len(first.token_ids or []),
+    )
+
+
+_ENGINE: VLLMEngine | None = None
+_ENGINE_KEY: tuple[str, ...] | None = None
+_ENGINE_LOCK = threading.Lock()
+
+
+def get_engine(model: str | os.PathLike[str] | None = None) -> VLLMEngine:
+    """The process-wide embedded engine for ``model``, created on first use and then reused.
+
+    One ``vllm.LLM`` per process: asking for a different model replaces the current one.
+    """
+    global _ENGINE, _ENGINE_KEY
+    name, source = resolve_model(model)
+    key = (name, source)
+    with _ENGINE_LOCK:
+        if _ENGINE is None or key != _ENGINE_KEY:
+            if _ENGINE is not None:
+                _ENGINE.close()
+            _ENGINE = VLLMEngine(model)
+            _ENGINE_KEY = key
+        return _ENGINE
