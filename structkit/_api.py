@@ -34,6 +34,7 @@ def run(
     model: ModelArg = None,
     engine: Engine | None = None,
     record_ids: Sequence[str] | None = None,
+    format: str | None = None,
     max_attempts: int = 2,
     max_tokens: int | None = None,
     temperature: float | None = None,
@@ -50,6 +51,7 @@ def run(
         records,
         engine=_engine(engine, model),
         record_ids=record_ids,
+        format=format,
         max_attempts=max_attempts,
         max_tokens=max_tokens,
         temperature=temperature,
@@ -62,6 +64,7 @@ def diagnose(
     *,
     model: ModelArg = None,
     engine: Engine | None = None,
+    format: str | None = None,
     max_attempts: int = 2,
     max_tokens: int | None = None,
     temperature: float | None = None,
@@ -70,10 +73,13 @@ def diagnose(
     """Decision-support differential diagnosis for one patient record.
 
     Args:
-        record: a dict, or a path to a JSON file.
+        record: anything ``structkit.adapters.load`` reads: a dict, a FHIR Bundle, a C-CDA or
+            other XML document, a one-row DataFrame, a path to a .json/.xml/.csv/.md file.
         model: model name, folder or Hugging Face id; default: the packaged SmolLM2-135M-Instruct
             (or ``STRUCTKIT_MODEL``).
         engine: an engine to use instead (e.g. ``structkit.FakeEngine`` in tests).
+        format: how the record is rendered in the prompt (``json``, ``markdown``, ``csv``,
+            ``kv``); default: the task's.
         max_attempts: samples drawn before giving up on an invalid or truncated answer.
         max_tokens: answer budget (reasoning models: thinking plus answer).
         temperature: sampling temperature; default from the model's profile.
@@ -90,6 +96,7 @@ def diagnose(
         DIAGNOSIS,
         [record],
         engine=_engine(engine, model),
+        format=format,
         max_attempts=max_attempts,
         max_tokens=max_tokens,
         temperature=temperature,
@@ -104,6 +111,7 @@ def diagnose_many(
     model: ModelArg = None,
     engine: Engine | None = None,
     record_ids: Sequence[str] | None = None,
+    format: str | None = None,
     max_attempts: int = 2,
     max_tokens: int | None = None,
     temperature: float | None = None,
@@ -115,6 +123,7 @@ def diagnose_many(
         records,
         engine=_engine(engine, model),
         record_ids=record_ids,
+        format=format,
         max_attempts=max_attempts,
         max_tokens=max_tokens,
         temperature=temperature,

@@ -1,4 +1,5 @@
-"""Run a task over records: render, one batched engine call per attempt, validate, resample.
+"""Run a task over records: load, render within the token budget, one batched engine call per
+attempt, validate, resample failures, merge the parts of split records.
 
 Recovery is by *resampling*: a failed answer is drawn again with a new seed from the same
 prompt. The conversation is never grown with error messages (instructor users saw context grow
@@ -7,17 +8,21 @@ x506 over 10 retries doing that).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from ._errors import EngineRequestError, InputError, OutputError, StructkitError
-from ._records import load_record
 from ._task import Task
 from ._validate import validate_answer
-from .engines._base import Engine, GenerationRequest
+from .adapters._load import load
+from .adapters._record import Record
+from .adapters._render import fit_to_budget
+from .engines._base import Engine, GenerationRequest, Message
 
 __all__ = ["Outcome", "run_task"]
 
@@ -25,6 +30,8 @@ M = TypeVar("M", bound=BaseModel)
 
 #: Resampling at temperature 0 would redraw the same answer; retries use at least this.
 _MIN_RETRY_TEMPERATURE = 0.3
+#: Tokens kept free for the chat template's own markup around the user turn.
+_CHAT_MARKUP_TOKENS = 64
 
 
 @dataclass
@@ -38,6 +45,9 @@ class Outcome(Generic[M]):
     reasoning: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    parts: int = 1
+    record: Record | None = field(default=None, repr=False)
+    """The parsed input, for provenance and grounding checks."""
 
     @property
     def ok(self) -> bool:
@@ -51,12 +61,38 @@ class Outcome(Generic[M]):
         return self.value
 
 
+def _default_id(source: Any, index: int) -> str:
+    if isinstance(source, os.PathLike) or (
+        isinstance(source, str) and source.lstrip()[:1] not in ("{", "[", "<", "|")
+    ):
+        return Path(source).name
+    return f"#{index}"
+
+
+@dataclass
+class _Part:
+    """One request's worth of a record (a whole record, or one part of a split one)."""
+
+    record_index: int
+    messages: list[Message]
+    value: Any = None
+    error: OutputError | None = None
+    reasoning: str | None = None
+
+
+def _record_budget(task: Task[Any], engine: Engine, answer_budget: int) -> int:
+    empty = task.prompt("", profile=engine.profile)[0]["content"]
+    overhead = engine.count_tokens(empty) + _CHAT_MARKUP_TOKENS
+    return engine.profile.max_model_len - answer_budget - overhead
+
+
 def run_task(
     task: Task[M],
     records: Sequence[Any],
     *,
     engine: Engine,
     record_ids: Sequence[str] | None = None,
+    format: str | None = None,
     max_attempts: int = 2,
     max_tokens: int | None = None,
     temperature: float | None = None,
@@ -67,49 +103,56 @@ def run_task(
         raise ValueError("max_attempts must be at least 1")
     profile = engine.profile
     schema = task.schema
+    fmt = format or task.format
     budget = max_tokens or task.max_tokens or profile.max_tokens
-    base_temperature = (
-        temperature
-        if temperature is not None
-        else (task.temperature if task.temperature is not None else profile.temperature)
+    base_temperature = next(
+        t for t in (temperature, task.temperature, profile.temperature) if t is not None
     )
-    outcomes: list[Outcome[M]] = []
-    prompts: dict[int, list[dict[str, str]]] = {}
-    for index, source in enumerate(records):
-        default_id = record_ids[index] if record_ids is not None else f"#{index}"
-        try:
-            record_id, value = load_record(source, record_id=default_id)
-            if record_ids is not None:
-                record_id = default_id
-            prompts[index] = task.prompt(task.render(value), profile=profile)
-            outcomes.append(Outcome(record_id=record_id))
-        except InputError as exc:
-            outcomes.append(Outcome(record_id=exc.record_id or default_id, error=exc))
-        except (TypeError, ValueError) as exc:  # a value the renderer cannot serialize
-            err = InputError(f"cannot render record: {type(exc).__name__}", record_id=default_id)
-            outcomes.append(Outcome(record_id=default_id, error=err))
+    record_budget = _record_budget(task, engine, budget)
 
-    pending = sorted(prompts)
+    outcomes: list[Outcome[M]] = []
+    parts: list[_Part] = []
+    for index, source in enumerate(records):
+        rid = record_ids[index] if record_ids is not None else _default_id(source, index)
+        outcome: Outcome[M] = Outcome(record_id=rid)
+        outcomes.append(outcome)
+        try:
+            outcome.record = load(source, record_id=rid)
+            pieces = fit_to_budget(
+                outcome.record,
+                budget=record_budget,
+                count_tokens=engine.count_tokens,
+                format=fmt,
+                policy=task.overflow,
+            )
+        except InputError as exc:
+            outcome.error = exc
+            continue
+        outcome.parts = len(pieces)
+        parts.extend(_Part(index, task.prompt(text, profile=profile)) for _, text in pieces)
+
+    pending = list(range(len(parts)))
     for attempt in range(1, max_attempts + 1):
         if not pending:
             break
         temp = base_temperature if attempt == 1 else max(base_temperature, _MIN_RETRY_TEMPERATURE)
         requests = [
             GenerationRequest(
-                messages=prompts[i],
+                messages=parts[p].messages,
                 json_schema=schema,
                 max_tokens=budget,
                 temperature=temp,
                 top_p=profile.top_p,
-                seed=seed + 7919 * i + 104729 * (attempt - 1),
+                seed=seed + 7919 * p + 104729 * (attempt - 1),
             )
-            for i in pending
+            for p in pending
         ]
         completions = engine.generate(requests)
         still_failing: list[int] = []
-        for i, completion in zip(pending, completions, strict=True):
-            outcome = outcomes[i]
-            outcome.attempts = attempt
+        for p, completion in zip(pending, completions, strict=True):
+            part = parts[p]
+            outcome = outcomes[part.record_index]
+            outcome.attempts = max(outcome.attempts, attempt)
             outcome.prompt_tokens += completion.prompt_tokens
             outcome.completion_tokens += completion.completion_tokens
             try:
@@ -119,7 +162,7 @@ def run_task(
                         attempts=attempt,
                         record_id=outcome.record_id,
                     )
-                outcome.value, outcome.reasoning = validate_answer(
+                part.value, part.reasoning = validate_answer(
                     completion.text,
                     output_model=task.output_model,
                     schema=schema,
@@ -128,9 +171,27 @@ def run_task(
                     attempts=attempt,
                     record_id=outcome.record_id,
                 )
-                outcome.error = None
+                part.error = None
             except OutputError as exc:
-                outcome.error = exc
-                still_failing.append(i)
+                part.error = exc
+                still_failing.append(p)
         pending = still_failing
+
+    _collect(task, outcomes, parts)
     return outcomes
+
+
+def _collect(task: Task[M], outcomes: list[Outcome[M]], parts: list[_Part]) -> None:
+    by_record: dict[int, list[_Part]] = {}
+    for part in parts:
+        by_record.setdefault(part.record_index, []).append(part)
+    for index, record_parts in by_record.items():
+        outcome = outcomes[index]
+        failed = next((p.error for p in record_parts if p.error is not None), None)
+        if failed is not None:
+            outcome.error = failed
+            continue
+        values = [p.value for p in record_parts]
+        outcome.value = values[0] if len(values) == 1 or task.merge is None else task.merge(values)
+        thoughts = [p.reasoning for p in record_parts if p.reasoning]
+        outcome.reasoning = "\n\n".join(thoughts) if thoughts else None

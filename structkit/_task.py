@@ -10,10 +10,9 @@ with a template file and a model, without touching structkit::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -21,16 +20,12 @@ from ._errors import ConfigurationError
 from ._profiles import ModelProfile
 from ._prompt import fence, render_template
 from ._schema import output_schema
+from .adapters._render import FORMATS
 from .engines._base import Message
 
 __all__ = ["Task", "get_task", "register_task", "task_names"]
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def compact_json(record: Any) -> str:
-    """Default rendering: compact JSON, non-ASCII kept as is (fewer tokens than escapes)."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 @dataclass(frozen=True)
@@ -41,14 +36,26 @@ class Task(Generic[M]):
     template: str
     """Template file name, looked up in ``template_dirs`` then structkit's ``templates/``."""
     output_model: type[M]
-    render: Callable[[Any], str] = compact_json
-    """Turns a loaded record into the text placed inside the fence."""
+    format: str = "json"
+    """How records are rendered inside the fence: one of ``json``, ``markdown``, ``csv``, ``kv``
+    (overridable per call)."""
+    overflow: Literal["error", "split"] = "error"
+    """A record over the token budget: ``error`` (RecordTooLargeError) or ``split`` into parts
+    answered separately (only for tasks whose answers can be merged)."""
     max_tokens: int | None = None
     """Answer budget; ``None`` uses the model profile's."""
     temperature: float | None = None
     """``None`` uses the model profile's (e.g. 0.6 for DeepSeek-R1 distills)."""
     template_dirs: tuple[str, ...] = ()
     template_vars: dict[str, Any] = field(default_factory=dict)
+    merge: Callable[[list[M]], M] | None = None
+    """Combines the answers for the parts of a split record (required with ``overflow="split"``)."""
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ConfigurationError(f"task {self.name!r}: unknown format {self.format!r}")
+        if self.overflow == "split" and self.merge is None:
+            raise ConfigurationError(f"task {self.name!r}: overflow='split' needs a merge function")
 
     @property
     def schema(self) -> dict[str, Any]:

@@ -55,3 +55,4 @@ def real_engine() -> Iterator[Any]:
     engine = get_engine()
     _ = engine.llm  # start now, so the first test does not carry the whole cold start alone
     yield engine
+    engine.close()  # shut down while pytest's streams are still open (quiet teardown)
