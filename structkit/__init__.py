@@ -11,7 +11,7 @@ exception tree.
 
 from typing import Any
 
-from ._api import DIAGNOSIS, diagnose, diagnose_many, run
+from ._api import diagnose, diagnose_many, run
 from ._errors import (
     ConfigurationError,
     EngineRequestError,
@@ -37,7 +37,7 @@ from ._profiles import DEFAULT_MODEL, ModelProfile, profile_for, register_profil
 from ._runner import Outcome
 from ._task import Task, get_task, register_task, task_names
 from .engines import Completion, Engine, FakeEngine, GenerationRequest
-from .tasks.diagnosis import Diagnosis, DifferentialItem
+from .tasks.diagnosis import DIAGNOSIS, Diagnosis, DifferentialItem
 
 __version__ = "0.1.0"
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from ._errors import EngineRequestError, InputError, OutputError, StructkitError
 from ._task import Task
 from ._validate import validate_answer
+from ._vote import vote
 from .adapters._load import load
 from .adapters._record import Record
 from .adapters._render import fit_to_budget
@@ -46,6 +47,10 @@ class Outcome(Generic[M]):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     parts: int = 1
+    samples: int = 0
+    """Valid samples the answer was voted from (1 without self-consistency)."""
+    agreement: dict[str, float] = field(default_factory=dict)
+    """Per top-level field, the share of valid samples that agree with the answer."""
     record: Record | None = field(default=None, repr=False)
     """The parsed input, for provenance and grounding checks."""
 
@@ -75,7 +80,8 @@ class _Part:
 
     record_index: int
     messages: list[Message]
-    value: Any = None
+    schema: dict[str, Any]
+    values: list[Any] = field(default_factory=list)
     error: OutputError | None = None
     reasoning: str | None = None
 
@@ -93,16 +99,23 @@ def run_task(
     engine: Engine,
     record_ids: Sequence[str] | None = None,
     format: str | None = None,
+    grounding: bool = True,
+    samples: int = 1,
     max_attempts: int = 2,
     max_tokens: int | None = None,
     temperature: float | None = None,
+    thinking_budget: int | None = None,
     seed: int = 0,
 ) -> list[Outcome[M]]:
-    """Run ``task`` over ``records``; one :class:`Outcome` per record, in order."""
-    if max_attempts < 1:
-        raise ValueError("max_attempts must be at least 1")
+    """Run ``task`` over ``records``; one :class:`Outcome` per record, in order.
+
+    With ``samples > 1`` every part is sampled that many times in the same batch and the valid
+    samples are combined by per-field majority (self-consistency); a part with no valid sample
+    is resampled up to ``max_attempts`` times.
+    """
+    if max_attempts < 1 or samples < 1:
+        raise ValueError("max_attempts and samples must be at least 1")
     profile = engine.profile
-    schema = task.schema
     fmt = format or task.format
     budget = max_tokens or task.max_tokens or profile.max_tokens
     base_temperature = next(
@@ -129,27 +142,37 @@ def run_task(
             outcome.error = exc
             continue
         outcome.parts = len(pieces)
-        parts.extend(_Part(index, task.prompt(text, profile=profile)) for _, text in pieces)
+        parts.extend(
+            _Part(
+                index,
+                task.prompt(text, profile=profile),
+                task.schema_for(piece, grounding=grounding),
+            )
+            for piece, text in pieces
+        )
 
     pending = list(range(len(parts)))
     for attempt in range(1, max_attempts + 1):
         if not pending:
             break
         temp = base_temperature if attempt == 1 else max(base_temperature, _MIN_RETRY_TEMPERATURE)
+        if samples > 1 and attempt == 1 and temp == 0.0:
+            temp = _MIN_RETRY_TEMPERATURE  # identical greedy samples would make voting moot
+        slots = [(p, k) for p in pending for k in range(samples)]
         requests = [
             GenerationRequest(
                 messages=parts[p].messages,
-                json_schema=schema,
+                json_schema=parts[p].schema,
                 max_tokens=budget,
                 temperature=temp,
                 top_p=profile.top_p,
-                seed=seed + 7919 * p + 104729 * (attempt - 1),
+                seed=seed + 7919 * p + 104729 * (attempt - 1) + 15485863 * k,
+                thinking_budget=thinking_budget,
             )
-            for p in pending
+            for p, k in slots
         ]
         completions = engine.generate(requests)
-        still_failing: list[int] = []
-        for p, completion in zip(pending, completions, strict=True):
+        for (p, _), completion in zip(slots, completions, strict=True):
             part = parts[p]
             outcome = outcomes[part.record_index]
             outcome.attempts = max(outcome.attempts, attempt)
@@ -162,20 +185,20 @@ def run_task(
                         attempts=attempt,
                         record_id=outcome.record_id,
                     )
-                part.value, part.reasoning = validate_answer(
+                value, reasoning = validate_answer(
                     completion.text,
                     output_model=task.output_model,
-                    schema=schema,
+                    schema=part.schema,
                     finish_reason=completion.finish_reason,
                     reasoning_model=profile.reasoning,
                     attempts=attempt,
                     record_id=outcome.record_id,
                 )
-                part.error = None
+                part.values.append(value)
+                part.reasoning = part.reasoning or reasoning
             except OutputError as exc:
                 part.error = exc
-                still_failing.append(p)
-        pending = still_failing
+        pending = [p for p in pending if not parts[p].values]
 
     _collect(task, outcomes, parts)
     return outcomes
@@ -187,11 +210,20 @@ def _collect(task: Task[M], outcomes: list[Outcome[M]], parts: list[_Part]) -> N
         by_record.setdefault(part.record_index, []).append(part)
     for index, record_parts in by_record.items():
         outcome = outcomes[index]
-        failed = next((p.error for p in record_parts if p.error is not None), None)
+        failed = next((p.error for p in record_parts if not p.values), None)
         if failed is not None:
             outcome.error = failed
             continue
-        values = [p.value for p in record_parts]
-        outcome.value = values[0] if len(values) == 1 or task.merge is None else task.merge(values)
+        values = []
+        for part in record_parts:
+            voted, agreement = vote(part.values)
+            values.append(voted)
+            outcome.samples = max(outcome.samples, len(part.values))
+            for name, share in agreement.items():  # the weakest part sets the confidence
+                outcome.agreement[name] = min(share, outcome.agreement.get(name, 1.0))
+        value = values[0] if len(values) == 1 or task.merge is None else task.merge(values)
+        if task.postprocess is not None and outcome.record is not None:
+            value = task.postprocess(value, outcome.record)
+        outcome.value = value
         thoughts = [p.reasoning for p in record_parts if p.reasoning]
         outcome.reasoning = "\n\n".join(thoughts) if thoughts else None

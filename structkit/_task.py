@@ -20,6 +20,7 @@ from ._errors import ConfigurationError
 from ._profiles import ModelProfile
 from ._prompt import fence, render_template
 from ._schema import output_schema
+from .adapters._record import Record
 from .adapters._render import FORMATS
 from .engines._base import Message
 
@@ -50,6 +51,12 @@ class Task(Generic[M]):
     template_vars: dict[str, Any] = field(default_factory=dict)
     merge: Callable[[list[M]], M] | None = None
     """Combines the answers for the parts of a split record (required with ``overflow="split"``)."""
+    grounded_schema: Callable[[Record, dict[str, Any]], dict[str, Any]] | None = None
+    """Narrows the schema to one record (enums of its keys, values, sentences) so decoding can
+    only produce values present in the input. Used when grounding is on (the default)."""
+    postprocess: Callable[[M, Record], M] | None = None
+    """Runs after validation (and merging) with the whole record: verify grounding, compute
+    derived values in code, attach provenance."""
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -61,6 +68,12 @@ class Task(Generic[M]):
     def schema(self) -> dict[str, Any]:
         """The JSON Schema the answer is constrained to and validated against."""
         return output_schema(self.output_model)
+
+    def schema_for(self, record: Record, *, grounding: bool) -> dict[str, Any]:
+        """The schema for one record: grounded when the task supports it and grounding is on."""
+        if grounding and self.grounded_schema is not None:
+            return self.grounded_schema(record, self.schema)
+        return self.schema
 
     def prompt(self, record_text: str, *, profile: ModelProfile) -> list[Message]:
         """Build the conversation for one rendered record.

@@ -24,6 +24,7 @@ def valid_diagnosis(**changes: Any) -> dict[str, Any]:
         "differential": [
             {
                 "condition": "Inferior STEMI",
+                "evidence": ["ecg", "labs.troponin_i_ng_per_l"],
                 "likelihood": 0.8,
                 "rationale": "ST elevation II, III, aVF",
             }

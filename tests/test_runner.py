@@ -11,7 +11,8 @@ def test_diagnose_with_fake_engine(patient_record):
     result = structkit.diagnose(patient_record, engine=engine)
     assert isinstance(result, structkit.Diagnosis)
     (request,) = engine.calls[0]
-    assert request.json_schema == structkit.DIAGNOSIS.schema
+    record = structkit.adapters.load(patient_record)
+    assert request.json_schema == structkit.DIAGNOSIS.schema_for(record, grounding=True)
     assert [m["role"] for m in request.messages] == ["user"]  # no system prompt
 
 
@@ -102,3 +103,43 @@ def test_reasoning_profile_uses_its_defaults(patient_record):
     request = engine.calls[0][0]
     assert request.temperature == 0.6 and request.top_p == 0.95
     assert [m["role"] for m in request.messages] == ["user"]
+
+
+def test_evidence_is_constrained_to_record_labels_and_resolved_to_pointers(patient_record):
+    engine = FakeEngine(lambda request: answer_text())
+    result = structkit.diagnose(patient_record, engine=engine)
+    schema = engine.calls[0][0].json_schema
+    allowed = schema["$defs"]["DifferentialItem"]["properties"]["evidence"]["items"]["enum"]
+    assert "labs.troponin_i_ng_per_l" in allowed and "ecg" in allowed
+    assert "pointers" not in schema["$defs"]["DifferentialItem"]["properties"]  # code-filled
+    item = result.differential[0]
+    assert item.pointers == ["/ecg", "/labs/troponin_i_ng_per_l"]
+    assert item.ungrounded_evidence == []
+
+
+def test_without_grounding_invented_citations_are_flagged(patient_record):
+    text = answer_text(
+        differential=[
+            {"condition": "MI", "evidence": ["ecg", "made.up"], "likelihood": 0.5, "rationale": "r"}
+        ]
+    )
+    engine = FakeEngine(lambda request: text)
+    result = structkit.diagnose(patient_record, engine=engine, grounding=False)
+    assert engine.calls[0][0].json_schema == structkit.DIAGNOSIS.schema
+    assert result.differential[0].ungrounded_evidence == ["made.up"]
+    assert result.differential[0].pointers == ["/ecg"]
+
+
+def test_self_consistency_votes_per_field_and_reports_agreement(patient_record):
+    summaries = iter(["A", "B", "A", "A", "broken"])
+
+    def respond(request):
+        s = next(summaries)
+        return "not json" if s == "broken" else answer_text(summary=s)
+
+    engine = FakeEngine(respond)
+    (outcome,) = structkit.diagnose_many([patient_record], engine=engine, samples=5)
+    assert len(engine.calls) == 1 and len(engine.calls[0]) == 5  # one batch, five samples
+    assert len({r.seed for r in engine.calls[0]}) == 5
+    assert outcome.value.summary == "A" and outcome.samples == 4
+    assert outcome.agreement["summary"] == 0.75 and outcome.agreement["red_flags"] == 1.0

@@ -18,7 +18,7 @@ from ._record import Record
 
 __all__ = ["KINDS", "load"]
 
-KINDS = ("json", "xml", "csv", "markdown", "dataframe")
+KINDS = ("json", "xml", "csv", "markdown", "dataframe", "text")
 _SUFFIX_KIND = {
     ".json": "json",
     ".fhir": "json",
@@ -28,6 +28,7 @@ _SUFFIX_KIND = {
     ".tsv": "csv",
     ".md": "markdown",
     ".markdown": "markdown",
+    ".txt": "text",
 }
 
 
@@ -101,6 +102,10 @@ def load(
             text = path.read_text(encoding="utf-8-sig")
             record_id = record_id or path.name
         return read_markdown_table(str(text), record_id=record_id or "markdown", **options)
+    if chosen == "text":
+        from ._text import parse_text
+
+        return parse_text(source, record_id=record_id, **options)
     if chosen == "dataframe":
         from ._table import from_dataframe
 

@@ -7,6 +7,7 @@ remembers where it came from (``pointer``):
 - JSON: a JSON Pointer (RFC 6901), e.g. ``/entry/3/resource/valueQuantity/value``
 - XML: an XPath from lxml's ``getpath``, e.g. ``/*/*[9]/*[1]/*[3]/*[2]/@value``
 - tables: ``row=<n>;col=<name>`` with ``n`` the 1-based data row of the source
+- plain text: ``chars=<start>-<end>``, Python string offsets (code points) into the source
 
 Values are kept as exact strings (``"00123"`` stays ``"00123"``, ``"NA"`` stays ``"NA"``): the
 record is what the user gave, not what a parser guessed.
@@ -65,6 +66,8 @@ class Record:
     sections: list[Section] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
     issues: list[str] = field(default_factory=list)
+    source_text: str | None = field(default=None, repr=False)
+    """The original text for text records (contracts): offsets point into it. Never rendered."""
 
     def values(self) -> Iterator[Value]:
         """Every leaf value, in document order."""
@@ -88,4 +91,5 @@ class Record:
             sections=sections,
             meta=dict(self.meta),
             issues=list(self.issues),
+            source_text=self.source_text,
         )

@@ -6,6 +6,7 @@ Formats (choose per task and per call):
 ``markdown``  key-value sections as ``- key: value`` bullets, tables as pipe tables
 ``csv``       tables as CSV with a header; key-value sections as ``key,value`` rows
 ``kv``        ``key: value`` lines; table rows as ``col=value; col=value``
+``text``      values only, one paragraph each (for plain-text documents such as contracts)
 
 Cells are escaped so data cannot forge structure: ``|`` and newlines in Markdown cells, quotes in
 CSV (by the csv module), newlines in key-value lines.
@@ -28,8 +29,8 @@ from ._record import Record, Section
 
 __all__ = ["FORMATS", "fit_to_budget", "render"]
 
-Format = Literal["json", "markdown", "csv", "kv"]
-FORMATS: tuple[str, ...] = ("json", "markdown", "csv", "kv")
+Format = Literal["json", "markdown", "csv", "kv", "text"]
+FORMATS: tuple[str, ...] = ("json", "markdown", "csv", "kv", "text")
 TokenCounter = Callable[[str], int]
 
 
@@ -133,7 +134,12 @@ def _render_kv(record: Record) -> str:
     return "\n\n".join(parts)
 
 
+def _render_text(record: Record) -> str:
+    return "\n\n".join(v.text for v in record.values())
+
+
 _RENDERERS: dict[str, Callable[[Record], str]] = {
+    "text": _render_text,
     "json": _render_json,
     "markdown": _render_markdown,
     "csv": _render_csv,

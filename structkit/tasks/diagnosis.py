@@ -1,14 +1,28 @@
-"""Patient record -> differential diagnosis (decision support, not a diagnosis of record)."""
+"""Patient record -> differential diagnosis (decision support, not a diagnosis of record).
+
+Every differential item cites the record fields it rests on (``evidence``). With grounding on,
+decoding can only produce citations that exist in the record (an enum of its field labels);
+after decoding, citations are resolved to provenance pointers (JSON Pointer / XPath / row-col)
+and any that do not resolve are listed in ``ungrounded_evidence``.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import copy
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
-__all__ = ["Diagnosis", "DifferentialItem"]
+from .._task import Task
+from ..adapters._record import Record
+
+__all__ = ["DIAGNOSIS", "Diagnosis", "DifferentialItem", "evidence_labels"]
 
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+EvidenceLabel = Annotated[str, StringConstraints(min_length=1, max_length=160)]
+#: Above this many distinct labels the enum is dropped (citations are still verified after).
+_MAX_ENUM = 400
 
 
 class DifferentialItem(BaseModel):
@@ -19,10 +33,17 @@ class DifferentialItem(BaseModel):
     condition: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
         description="Name of the candidate condition."
     )
+    evidence: list[EvidenceLabel] = Field(
+        max_length=4,
+        description="Labels of the record fields this rests on, as written in the record.",
+    )
     likelihood: float = Field(ge=0.0, le=1.0, description="Estimated probability, 0 to 1.")
     rationale: Annotated[str, StringConstraints(max_length=240)] = Field(
-        description="Which findings in the record support or argue against it."
+        description="Why the cited findings support or argue against it."
     )
+    # Filled in code after decoding, never by the model (kept out of the decoding schema).
+    pointers: SkipJsonSchema[list[str]] = Field(default_factory=list)
+    ungrounded_evidence: SkipJsonSchema[list[str]] = Field(default_factory=list)
 
 
 class Diagnosis(BaseModel):
@@ -59,3 +80,43 @@ class Diagnosis(BaseModel):
         if not self.differential and not self.insufficient_information:
             raise ValueError("empty differential requires insufficient_information=true")
         return self
+
+
+def _label(section_title: str, key: str) -> str:
+    return key if section_title in ("record", "") else f"{section_title}.{key}"
+
+
+def evidence_labels(record: Record) -> dict[str, list[str]]:
+    """Citable labels of a record (``section.key``) mapped to the pointers they stand for."""
+    labels: dict[str, list[str]] = {}
+    for section in record.sections:
+        for value in section.all_values():
+            label = _label(section.title, value.key)[:160]
+            labels.setdefault(label, []).append(value.pointer)
+    return labels
+
+
+def _grounded_schema(record: Record, base: dict[str, Any]) -> dict[str, Any]:
+    labels = sorted(evidence_labels(record))
+    if not labels or len(labels) > _MAX_ENUM:
+        return base
+    schema = copy.deepcopy(base)
+    schema["$defs"]["DifferentialItem"]["properties"]["evidence"]["items"] = {"enum": labels}
+    return schema
+
+
+def _resolve_evidence(value: Diagnosis, record: Record) -> Diagnosis:
+    labels = evidence_labels(record)
+    for item in value.differential:
+        item.pointers = [p for label in item.evidence for p in labels.get(label, [])]
+        item.ungrounded_evidence = [label for label in item.evidence if label not in labels]
+    return value
+
+
+DIAGNOSIS: Task[Diagnosis] = Task(
+    name="diagnosis",
+    template="diagnosis.jinja",
+    output_model=Diagnosis,
+    grounded_schema=_grounded_schema,
+    postprocess=_resolve_evidence,
+)
