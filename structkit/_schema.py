@@ -68,7 +68,9 @@ def _cached_schema(model: type[BaseModel]) -> str:
             f"(e.g. Field(max_length=...)): " + "; ".join(problems)
         )
     Draft202012Validator.check_schema(schema)
-    return json.dumps(schema, sort_keys=True)
+    # Key order is meaningful: engines generate properties in schema order, and output models
+    # put reasoning-like fields (summary) before answer fields on purpose. Never sort.
+    return json.dumps(schema)
 
 
 def output_schema(model: type[BaseModel]) -> dict[str, Any]:
