@@ -20,7 +20,7 @@ from ._errors import EngineRequestError, InputError, OutputError, StructkitError
 from ._task import Task
 from ._validate import validate_answer
 from ._vote import vote
-from .adapters._load import load
+from .adapters._load import is_inline_text, load
 from .adapters._record import Record
 from .adapters._render import fit_to_budget
 from .engines._base import Engine, GenerationRequest, Message
@@ -67,10 +67,8 @@ class Outcome(Generic[M]):
 
 
 def _default_id(source: Any, index: int) -> str:
-    if isinstance(source, os.PathLike) or (
-        isinstance(source, str) and source.lstrip()[:1] not in ("{", "[", "<", "|")
-    ):
-        return Path(source).name
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and not is_inline_text(source)):
+        return Path(source).name  # a file: its name (inline text never becomes an id: PHI)
     return f"#{index}"
 
 

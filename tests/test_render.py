@@ -124,7 +124,7 @@ def test_split_documents_by_whole_sections():
 
 def test_a_single_unit_over_budget_cannot_be_split():
     record = Record("doc", "json", [Section("S", values=[Value("k", "w " * 100, "/k")])])
-    with pytest.raises(RecordTooLargeError, match="even one section"):
+    with pytest.raises(RecordTooLargeError, match="even one item"):
         fit_to_budget(record, budget=10, count_tokens=words, policy="split")
 
 

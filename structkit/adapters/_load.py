@@ -9,6 +9,7 @@ character (``<`` XML, ``{``/``[`` JSON, ``|`` Markdown table). ``kind=`` overrid
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from .._errors import RecordParseError
 from ._json import parse_json
 from ._record import Record
 
-__all__ = ["KINDS", "load"]
+__all__ = ["KINDS", "is_inline_text", "load"]
 
 KINDS = ("json", "xml", "csv", "markdown", "dataframe", "text")
 _SUFFIX_KIND = {
@@ -37,9 +38,24 @@ def _is_dataframe(source: Any) -> bool:
     return module.startswith("pandas") and type(source).__name__ == "DataFrame"
 
 
+_MD_TABLE = re.compile(r"^\s*\|.*\|\s*$\n^\s*\|?\s*:?-{3,}", re.M)
+
+
 def _guess_text_kind(text: str) -> str | None:
     head = text.lstrip("\ufeff \t\r\n")[:1]
     return {"<": "xml", "{": "json", "[": "json", "|": "markdown"}.get(head)
+
+
+def is_inline_text(source: str) -> bool:
+    """Text content rather than a path: multi-line, or structured from its first character."""
+    return "\n" in source or _guess_text_kind(source) is not None
+
+
+def _guess_content_kind(text: str) -> str:
+    kind = _guess_text_kind(text)
+    if kind:
+        return kind
+    return "markdown" if _MD_TABLE.search(text[:100_000]) else "text"
 
 
 def _guess(source: Any) -> str:
@@ -53,15 +69,21 @@ def _guess(source: Any) -> str:
             kind = "xml"  # UTF-16 with a BOM: only XML declares its own encoding
         if kind:
             return kind
-    elif isinstance(source, str) and (kind := _guess_text_kind(source)):
-        return kind
+    elif isinstance(source, str) and is_inline_text(source):
+        return _guess_content_kind(source)
     if isinstance(source, (str, os.PathLike)):
-        suffix = Path(source).suffix.lower()
+        path = Path(source)
+        suffix = path.suffix.lower()
         if suffix in _SUFFIX_KIND:
             return _SUFFIX_KIND[suffix]
+        if not path.is_file():
+            # Could be a one-line text rather than a path: never echo it (it may be PHI).
+            raise RecordParseError(
+                f"not an existing file and not recognizable content; pass kind= one of {KINDS}"
+            )
         raise RecordParseError(
-            f"cannot tell the format of {Path(source).name!r}; pass kind= one of {KINDS}",
-            record_id=Path(source).name,
+            f"cannot tell the format from the suffix {suffix!r}; pass kind= one of {KINDS}",
+            record_id=path.name,
         )
     raise RecordParseError(f"unsupported record type {type(source).__name__}")
 
@@ -96,12 +118,17 @@ def load(
     if chosen == "markdown":
         from ._table import read_markdown_table
 
-        text = source.decode("utf-8") if isinstance(source, bytes) else source
-        if isinstance(text, (str, os.PathLike)) and _guess_text_kind(str(text)) is None:
-            path = Path(text)
+        if isinstance(source, bytes):
+            text = source.decode("utf-8-sig")
+        elif isinstance(source, str) and is_inline_text(source):
+            text = source
+        else:
+            path = Path(source)
+            if not path.is_file():
+                raise RecordParseError("no such file", record_id=record_id or path.name)
             text = path.read_text(encoding="utf-8-sig")
             record_id = record_id or path.name
-        return read_markdown_table(str(text), record_id=record_id or "markdown", **options)
+        return read_markdown_table(text, record_id=record_id or "markdown", **options)
     if chosen == "text":
         from ._text import parse_text
 

@@ -34,16 +34,22 @@ FORMATS: tuple[str, ...] = ("json", "markdown", "csv", "kv", "text")
 TokenCounter = Callable[[str], int]
 
 
+#: Bookkeeping kept on records for code, not for the model (it would only cost tokens).
+UNRENDERED_META = frozenset({"dtypes", "missing_cells", "preamble"})
+
+
+def _shown_meta(record: Record) -> dict[str, str]:
+    return {k: v for k, v in record.meta.items() if k not in UNRENDERED_META}
+
+
 def _meta_line(record: Record) -> str:
-    if not record.meta:
-        return ""
-    return "; ".join(f"{k}: {v}" for k, v in record.meta.items())
+    return "; ".join(f"{k}: {v}" for k, v in _shown_meta(record).items())
 
 
 def _render_json(record: Record) -> str:
     out: dict[str, object] = {}
-    if record.meta:
-        out["_meta"] = record.meta
+    if _shown_meta(record):
+        out["_meta"] = _shown_meta(record)
     for section in record.sections:
         if section.is_table:
             body: object = [{cell.key: cell.text for cell in row} for row in section.rows]
@@ -158,14 +164,19 @@ def render(record: Record, *, format: str = "json") -> str:
     return renderer(record)
 
 
-def _split_units(record: Record, rows_per_chunk: int) -> list[list[Section]]:
-    """Smallest pieces a record may be cut into: whole sections, or row slices of a table."""
+def _split_units(record: Record, per_chunk: int) -> list[list[Section]]:
+    """Pieces a record may be cut into: whole sections, or slices of at most ``per_chunk`` table
+    rows (header repeated) or key-value items (title repeated), in document order."""
     units: list[list[Section]] = []
     for section in record.sections:
-        if section.is_table and len(section.rows) > rows_per_chunk:
-            for start in range(0, len(section.rows), rows_per_chunk):
-                chunk = section.rows[start : start + rows_per_chunk]
+        if section.is_table and len(section.rows) > per_chunk:
+            for start in range(0, len(section.rows), per_chunk):
+                chunk = section.rows[start : start + per_chunk]
                 units.append([Section(title=section.title, columns=section.columns, rows=chunk)])
+        elif not section.is_table and len(section.values) > per_chunk:
+            for start in range(0, len(section.values), per_chunk):
+                items = section.values[start : start + per_chunk]
+                units.append([Section(title=section.title, values=items)])
         else:
             units.append([section])
     return units
@@ -196,8 +207,8 @@ def fit_to_budget(
             tokens=tokens,
             budget=budget,
         )
-    # Greedy packing of units; a table's rows are cut finer until each unit fits.
-    rows = max(1, max((len(s.rows) for s in record.sections), default=1))
+    # Greedy packing of units; long tables/sections are cut finer until each unit fits.
+    rows = max(1, max((max(len(s.rows), len(s.values)) for s in record.sections), default=1))
     while True:
         units = _split_units(record, rows)
         sized = [
@@ -209,7 +220,7 @@ def fit_to_budget(
             break
         if rows == 1:
             raise RecordTooLargeError(
-                "even one section or table row does not fit",
+                "even one item or table row does not fit",
                 record_id=record.record_id,
                 tokens=max(too_big),
                 budget=budget,
