@@ -1,0 +1,706 @@
+"""XML adapter: HL7 C-CDA (real sample and our own), generic XML, pointers, hostile XML."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from structkit import ConfigurationError, RecordParseError, UnsafeInputError
+from structkit.adapters import FORMATS, Record, Value, _xml, render
+from structkit.adapters._xml import parse_xml
+
+from .conftest import FIXTURES
+
+SAMPLE = FIXTURES / "hl7_ccd.xml"
+SMALL = FIXTURES / "ccda_discharge_small.xml"
+NS = {"v3": "urn:hl7-org:v3"}
+SECRET = "SECRET-7f3a9c-do-not-leak"
+
+
+def safe_tree(data: bytes) -> etree._ElementTree:
+    """The tests' own view of a document (trusted fixtures only)."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    return etree.fromstring(data, parser).getroottree()
+
+
+def by_key(record: Record) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for value in record.values():
+        out.setdefault(value.key, []).append(value.text)
+    return out
+
+
+def one(record: Record, key: str) -> Value:
+    found = [v for v in record.values() if v.key == key]
+    assert len(found) == 1, (key, found)
+    return found[0]
+
+
+def assert_round_trip(record: Record, tree: etree._ElementTree) -> None:
+    """Every pointer finds exactly one node; an attribute pointer finds the exact text."""
+    for value in record.values():
+        found = tree.xpath(value.pointer)
+        assert isinstance(found, list) and len(found) == 1, value
+        node = found[0]
+        if value.pointer.rsplit("/", 1)[-1].startswith("@"):
+            assert str(node) == value.text, value
+        else:
+            assert isinstance(node, etree._Element), value
+
+
+def rendered_everywhere(record: Record) -> str:
+    return "\n".join(render(record, format=f) for f in FORMATS)
+
+
+# ------------------------------------------------------------------- real C-CDA sample (HL7)
+
+
+def test_real_ccd_is_read_as_ccda_with_one_section_per_body_section():
+    record = parse_xml(SAMPLE)
+    assert record.kind == "ccda"
+    assert record.record_id == "hl7_ccd.xml"
+    assert [s.title for s in record.sections] == [
+        "Document",
+        "ALLERGIES AND ADVERSE REACTIONS",
+        "MEDICATIONS",
+        "PROBLEMS",
+        "PROCEDURES",
+        "RESULTS",
+        "SOCIAL HISTORY",
+        "Vital Signs (Last Filed)",
+    ]
+    assert record.issues == []
+
+
+def test_real_ccd_header_keeps_document_facts_and_drops_identifiers():
+    record = parse_xml(SAMPLE)
+    header = {v.key: v.text for v in record.sections[0].values}
+    assert header == {
+        "Title": "Summary of Patient Chart",
+        "Document type": "Summary of episode note (LOINC 34133-9)",
+        "Effective time": "20141015103026-0500",
+        "Gender": "Female (AdministrativeGender F)",
+        "Birth time": "19501219",
+    }
+    text = rendered_everywhere(record)
+    for identifier in (
+        "Isabella",
+        "Jones",
+        "Residence Rd",
+        "Beaverton",
+        "97867",
+        "98765432",
+        "12345679",  # the SSN-rooted id
+        "444-4444",
+        "Isbella.Jones",
+        "Patricia",
+        "Healthcare Drive",
+        "be84a8e4",  # document id
+        "2.16.840.1.113883",  # no OIDs, no templateIds
+    ):
+        assert identifier not in text, identifier
+
+
+def test_real_ccd_entries_keep_codes_values_units_times_and_status():
+    record = parse_xml(SAMPLE)
+    values = by_key(record)
+    assert values["Vital sign: Systolic blood pressure"] == ["120 mm[Hg]"]
+    assert values["Vital sign: Systolic blood pressure, code"] == ["LOINC 8480-6"]
+    assert values["Vital sign: WEIGHT"] == ["108.863 kg"]  # not rounded to the narrative's 108.8
+    assert values["Vital sign: Body temperature"] == ["37.2 Cel"]
+    assert values["Vital sign: OXYGEN SATURATION"] == ["98 %"]
+    assert values["Vital sign panel: VITAL SIGNS, time"] == ["20141001103026-0500"]
+    # No known allergies is a negated allergy observation: the negation must survive.
+    assert values["Allergy (negated)"] == ["Substance (SNOMED CT 105590001)"]
+    assert values["Allergy: Substance, concern status"] == ["active"]
+    assert values["Procedure"][0] == "Laparoscopic appendectomy (SNOMED-CT 6025007)"
+    assert (
+        "Laparoscopic Appendectomy (CPT 44970)"
+        in values["Procedure: Laparoscopic appendectomy, translation"]
+    )
+    assert values["Procedure: Laparoscopic appendectomy, start"] == ["20141002103026-0500"]
+    assert values["Procedure: Laparoscopic appendectomy, status"] == ["completed"]
+    # The pending leukocyte count has no value: said so, not dropped, not invented.
+    pending = "Result: Leukocytes [#/\u200bvolume] in Blood by Manual count"
+    assert values[pending] == ["no value (not applicable)"]
+    assert values["Result panel: CBC with Ordered Manual Differential panel - Blood, status"] == [
+        "active"
+    ]
+    # Sections that say "no information" say it.
+    medications = next(s for s in record.sections if s.title == "MEDICATIONS")
+    assert [(v.key, v.text) for v in medications.values] == [
+        ("Status", "no value (no information)"),
+        ("Narrative", "No information"),
+    ]
+
+
+def test_real_ccd_narrative_tables_are_flattened_to_rows():
+    record = parse_xml(SAMPLE)
+    procedures = next(s for s in record.sections if s.title == "PROCEDURES")
+    narrative = next(v for v in procedures.values if v.key == "Narrative")
+    assert narrative.text.splitlines()[:2] == [
+        "Description | Date and Time (Range) | Status",
+        "Laparoscopic appendectomy | 03 Feb 2014 09:22am- 03 Feb 2014 11:15am | Completed",
+    ]
+
+
+def test_real_ccd_pointers_round_trip():
+    record = parse_xml(SAMPLE)
+    tree = safe_tree(SAMPLE.read_bytes())
+    assert_round_trip(record, tree)
+    weight = one(record, "Vital sign: WEIGHT")
+    node = tree.xpath(weight.pointer)[0]
+    assert (node.get("value"), node.get("unit")) == ("108.863", "kg")
+    time_value = one(record, "Effective time")
+    assert time_value.pointer == "/*/*[7]/@value"
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_real_ccd_renders_in_every_format(format):
+    record = parse_xml(SAMPLE)
+    text = render(record, format=format)
+    assert "120 mm[Hg]" in text
+    assert "108.863 kg" in text
+    assert "Summary of Patient Chart" in text
+    assert "Isabella" not in text
+
+
+# ------------------------------------------------------------------- our own small C-CDA
+
+
+def test_small_ccda_exact_values_units_and_codes():
+    record = parse_xml(SMALL)
+    values = by_key(record)
+    assert values["Title"] == ["Discharge summary — Clínica São Lucas"]
+    assert values["Gender"] == ["Male (HL7 AdministrativeGender M)"]  # OID named
+    assert values["Birth time"] == ["19580704"]
+    assert values["Problem"] == [
+        "Ménière's disease (SNOMED CT 13445001)",
+        "Type 2 diabetes mellitus (SNOMED CT 44054006)",
+        "Community acquired pneumonia (SNOMED CT 385093006)",
+    ]
+    assert values["Problem: Ménière's disease, start"] == ["20190215"]
+    assert values["Problem: Community acquired pneumonia, end"] == ["20231120"]
+    assert values["Problem: Community acquired pneumonia, concern status"] == ["completed"]
+    assert values["Problem: Type 2 diabetes mellitus, concern status"] == ["active"]
+    assert values["Allergy"] == ["Penicillin G (RxNorm 7980)"]
+    assert values["Allergy: Penicillin G, type"] == ["Drug allergy (SNOMED CT 416098002)"]
+    assert values["Allergy: Penicillin G, reaction"] == ["Hives (SNOMED CT 247472004)"]
+    assert values["Allergy: Penicillin G, severity"] == ["Moderate (SNOMED CT 6736007)"]
+    assert values["Medication"] == [
+        "Metformin hydrochloride 500 MG Oral Tablet (RxNorm 861007)",
+        "Bétahistine 16 mg comprimé",  # uncoded: named by the narrative it references
+    ]
+    metformin = "Medication: Metformin hydrochloride 500 MG Oral Tablet"
+    assert values[f"{metformin}, dose"] == ["1"]
+    assert values[f"{metformin}, every"] == ["12 h"]
+    assert values[f"{metformin}, route"] == ["Oral (NCI Thesaurus C38288)"]
+    assert values[f"{metformin}, start"] == ["20150610"]
+    assert values[f"{metformin}, status"] == ["active"]
+    assert values["Medication: Bétahistine 16 mg comprimé, dose"] == ["16 mg"]
+    assert values["Result: Hemoglobin"] == ["13.2 g/dL"]
+    assert values["Result: Hemoglobin, code"] == ["LOINC 718-7"]
+    assert values["Result: Hemoglobin, interpretation"] == ["Low (HL7 ObservationInterpretation L)"]
+    assert values["Result: Hemoglobin, reference range"] == ["from 13.5 g/dL to 17.5 g/dL"]
+    assert values["Result: WBC"] == ["7.40 10*3/uL"]  # trailing zero kept
+    assert values["Result: Creatinine [Moles/volume] in Serum or Plasma"] == ["88 µmol/L"]
+    assert values["Vital sign: Systolic blood pressure"] == ["142 mm[Hg]"]
+    assert values["Vital sign: Body weight"] == ["81.40 kg"]
+    # Members give their time once, on their panel, when it is the same.
+    assert values["Result panel: Comprehensive metabolic and CBC panel, time"] == [
+        "20240311071500-0300"
+    ]
+    assert "Result: Hemoglobin, time" not in values
+
+
+def test_small_ccda_pointers_are_exact():
+    record = parse_xml(SMALL)
+    tree = safe_tree(SMALL.read_bytes())
+    assert_round_trip(record, tree)
+    hemoglobin = tree.xpath("//v3:observation[v3:code/@code='718-7']", namespaces=NS)[0]
+    value = hemoglobin.find("v3:value", NS)
+    pointer = one(record, "Result: Hemoglobin").pointer
+    # The results section is written with a prefix (cda:), so steps are positional there.
+    assert pointer == "/*/*[12]/*/*[4]/*/*[4]/*/*[6]/*/*[6]"
+    assert tree.xpath(pointer) == [value]
+    problem = tree.xpath("//v3:value[@code='13445001']", namespaces=NS)[0]
+    assert one(record, "Problem: Ménière's disease, start").pointer == (
+        tree.getpath(problem.getparent().find("v3:effectiveTime/v3:low", NS)) + "/@value"
+    )
+    status = one(record, "Problem: Ménière's disease, concern status")
+    assert tree.xpath(status.pointer) == ["active"]
+
+
+def test_small_ccda_drops_direct_identifiers():
+    text = rendered_everywhere(parse_xml(SMALL))
+    for identifier in (
+        "José",
+        "Núñez",
+        "Acácias",
+        "São Paulo",
+        "04571-010",
+        "444-22-1111",
+        "5555-0101",
+        "Ana",
+        "Lima",
+        "1234567893",
+        "DOC-7781",
+        "deceased",
+    ):
+        assert identifier not in text, identifier
+
+
+def test_ccda_long_narrative_is_cut_only_when_entries_carry_the_data():
+    long_text = "Patient counselled on diet. " * 100
+    data = SMALL.read_text(encoding="utf-8").replace(
+        "<paragraph>Penicillin G: hives, moderate.</paragraph>",
+        f"<paragraph>{long_text}</paragraph>",
+    )
+    record = parse_xml(data)
+    allergies = next(s for s in record.sections if s.title == "Allergies")
+    narrative = next(v for v in allergies.values if v.key == "Narrative")
+    assert len(narrative.text) <= 1002 and narrative.text.endswith("…")
+    assert record.issues == ["section 2: narrative cut to 1000 characters (entries kept)"]
+    only_text = (
+        '<ClinicalDocument xmlns="urn:hl7-org:v3"><component><structuredBody><component>'
+        f"<section><title>Hospital course</title><text>{long_text}</text></section>"
+        "</component></structuredBody></component></ClinicalDocument>"
+    )
+    course = parse_xml(only_text).sections[1]
+    assert course.values[0].text == long_text.strip()
+
+
+def test_ccda_from_text_bytes_and_path_agree():
+    from_path = parse_xml(SMALL)
+    from_bytes = parse_xml(SMALL.read_bytes())
+    from_text = parse_xml(SMALL.read_text(encoding="utf-8"), record_id="discharge")
+    assert from_bytes.record_id == "xml" and from_text.record_id == "discharge"
+    assert list(from_path.values()) == list(from_bytes.values()) == list(from_text.values())
+
+
+# ----------------------------------------------------------------------------- generic XML
+
+ORDER = """<?xml version="1.0" encoding="UTF-8"?>
+<order xmlns="urn:example:orders" xmlns:x="urn:example:ext" id="A-00123">
+  <customer><name>Zoë Ångström</name><tier x:level="gold">VIP</tier></customer>
+  <items>
+    <item sku="00123"><qty>2</qty><price currency="EUR">9.90</price></item>
+    <item sku="NA"><qty>1</qty><price currency="EUR">0.50</price></item>
+  </items>
+  <x:note>Leave at the <b>back</b> door</x:note>
+  <status>NA</status>
+</order>
+"""
+
+
+def test_generic_xml_sections_keys_and_exact_text():
+    record = parse_xml(ORDER)
+    assert record.kind == "xml"
+    assert [s.title for s in record.sections] == ["order", "customer", "items", "note"]
+    sections = {s.title: [(v.key, v.text) for v in s.values] for s in record.sections}
+    assert sections["order"] == [("@id", "A-00123"), ("status", "NA")]
+    assert sections["customer"] == [
+        ("name", "Zoë Ångström"),
+        ("tier/@level", "gold"),
+        ("tier", "VIP"),
+    ]
+    assert sections["items"] == [
+        ("item/@sku", "00123"),
+        ("item/qty", "2"),
+        ("item/price/@currency", "EUR"),
+        ("item/price", "9.90"),
+        ("item/@sku", "NA"),
+        ("item/qty", "1"),
+        ("item/price/@currency", "EUR"),
+        ("item/price", "0.50"),
+    ]
+    # Mixed content keeps the words between child elements.
+    assert sections["note"] == [("note", "Leave at the back door")]
+
+
+def test_generic_xml_pointers_round_trip_without_a_namespace_map():
+    record = parse_xml(ORDER)
+    tree = safe_tree(ORDER.encode("utf-8"))
+    assert_round_trip(record, tree)
+    pointers = {(v.key, v.text): v.pointer for v in record.values()}
+    assert pointers[("@id", "A-00123")] == "/*/@id"
+    assert pointers[("item/price", "0.50")] == "/*/*[2]/*[2]/*[2]"
+    assert pointers[("tier/@level", "gold")] == (
+        "/*/*[1]/*[2]/@*[local-name()='level' and namespace-uri()='urn:example:ext']"
+    )
+    assert pointers[("note", "Leave at the back door")] == "/*/*[3]"  # x:note, positional
+
+
+def test_generic_xml_without_namespaces_uses_getpath_paths():
+    doc = "<visit><vitals><hr>108</hr><hr>96</hr><bp>150/95</bp></vitals><note>ok</note></visit>"
+    record = parse_xml(doc)
+    tree = safe_tree(doc.encode())
+    assert_round_trip(record, tree)
+    assert [(v.key, v.text, v.pointer) for v in record.values()] == [
+        ("note", "ok", "/visit/note"),
+        ("hr", "108", "/visit/vitals/hr[1]"),
+        ("hr", "96", "/visit/vitals/hr[2]"),
+        ("bp", "150/95", "/visit/vitals/bp"),
+    ]
+
+
+def test_flat_xml_is_one_section():
+    record = parse_xml('<reading unit="mmol/L">5.40</reading>')
+    assert [(s.title, [(v.key, v.text) for v in s.values]) for s in record.sections] == [
+        ("reading", [("@unit", "mmol/L"), ("reading", "5.40")])
+    ]
+    record = parse_xml("<patient><age>67</age><sex>M</sex></patient>")
+    assert [s.title for s in record.sections] == ["patient"]
+    assert [(v.key, v.text) for v in record.values()] == [("age", "67"), ("sex", "M")]
+
+
+@pytest.mark.parametrize("path", [SAMPLE, SMALL])
+def test_pointers_equal_lxml_getpath_where_getpath_needs_no_prefix(path):
+    tree = safe_tree(path.read_bytes())
+    paths = _xml._Paths()
+    for element in tree.getroot().iter(etree.Element):
+        mine = paths.of(element)
+        theirs = tree.getpath(element)
+        if ":" not in theirs:
+            assert mine == theirs
+        assert tree.xpath(mine) == [element]
+
+
+def test_wide_documents_get_pointers_in_linear_time():
+    # lxml's getpath is quadratic in the number of siblings (about 20 s for 50 000 here).
+    doc = "<r>" + "<v>1</v><w/>" * 60_000 + "</r>"
+    start = time.monotonic()
+    record = parse_xml(doc)
+    elapsed = time.monotonic() - start
+    values = list(record.values())
+    assert len(values) == 60_000
+    assert values[-1].pointer == "/r/v[60000]"
+    assert elapsed < 15
+
+
+def test_utf16_document_without_doctype_is_read():
+    data = '<?xml version="1.0" encoding="UTF-16"?><r><name>Zoë</name></r>'.encode("utf-16")
+    assert [(v.key, v.text) for v in parse_xml(data).values()] == [("name", "Zoë")]
+
+
+def test_text_with_a_foreign_encoding_declaration_is_read_as_text():
+    text = '<?xml version="1.0" encoding="ISO-8859-1"?><r><city>Zürich</city></r>'
+    assert [v.text for v in parse_xml(text).values()] == ["Zürich"]
+
+
+def test_module_does_not_import_engines():
+    tree = ast.parse(Path(_xml.__file__).read_text(encoding="utf-8"))
+    names = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)] + [
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    ]
+    assert not [n for n in names if "engines" in n or "vllm" in n]
+
+
+# ----------------------------------------------------------------------------- hostile XML
+
+
+@pytest.fixture
+def secret_file(tmp_path: Path) -> Path:
+    path = tmp_path / "secret.txt"
+    path.write_text(SECRET, encoding="utf-8")
+    return path
+
+
+@dataclass
+class Network:
+    calls: list[Any]  # addresses Python code tried to connect to
+    port: int  # a local listener that would see a connection made from C
+
+
+@pytest.fixture
+def network(monkeypatch: pytest.MonkeyPatch) -> Iterator[Network]:
+    """Records every outgoing connection: Python-level spies plus a real local listener.
+
+    libxml2 would connect from C, which no Python spy sees; the listener would see it.
+    """
+    calls: list[Any] = []
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.setblocking(False)
+
+    def spy_connect(self: socket.socket, address: Any) -> None:
+        calls.append(address)
+        raise OSError("network is disabled in this test")
+
+    def spy_create_connection(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
+        calls.append(address)
+        raise OSError("network is disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", spy_connect)
+    monkeypatch.setattr(socket, "create_connection", spy_create_connection)
+    yield Network(calls=calls, port=listener.getsockname()[1])
+    try:
+        connection, _ = listener.accept()
+    except BlockingIOError:
+        connection = None
+    listener.close()
+    assert connection is None, "the parser opened a connection"
+
+
+def not_chained(error: BaseException) -> bool:
+    """No lxml exception (whose message quotes the document) rides along in tracebacks."""
+    return error.__cause__ is None and (error.__context__ is None or error.__suppress_context__)
+
+
+def refused(source: Any, *secrets: str, **limits: Any) -> UnsafeInputError:
+    with pytest.raises(UnsafeInputError) as info:
+        parse_xml(source, record_id="hostile", **limits)
+    error = info.value
+    assert error.record_id == "hostile"
+    assert not_chained(error)
+    shown = f"{error!s} {error!r} {error.where}"
+    for secret in secrets:
+        assert secret not in shown
+    return error
+
+
+def hardened_parse(data: bytes) -> etree._ElementTree:
+    """Parse with the adapter's parser, skipping its early scan: the second line of defence."""
+    parser = _xml._hardened_parser(None)
+    parser.feed(data)
+    return parser.close().getroottree()
+
+
+def assert_second_line_holds(data: bytes, *secrets: str) -> None:
+    """Past the early scan, libxml2 refuses by itself or leaves entities unexpanded; either
+    way nothing secret is in the result, and the DOCTYPE check refuses the tree."""
+    try:
+        tree = hardened_parse(data)
+    except etree.XMLSyntaxError as exc:
+        assert not any(secret in str(exc) for secret in secrets)
+        return
+    shown = etree.tostring(tree, encoding="unicode")
+    assert len(shown) <= len(data) + 16  # no entity was expanded
+    assert not any(secret in shown for secret in secrets)
+    with pytest.raises(UnsafeInputError):
+        _xml._refuse_dtd(tree, "hostile")
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<lolz>&lol9;</lolz>
+"""
+
+
+def test_billion_laughs_is_refused_and_never_expanded():
+    start = time.monotonic()
+    refused(BILLION_LAUGHS, "lol")
+    assert time.monotonic() - start < 2
+    assert_second_line_holds(BILLION_LAUGHS, "lollollol")
+
+
+def test_quadratic_blowup_is_refused():
+    big = "A" * 50_000
+    doc = f'<!DOCTYPE r [<!ENTITY a "{big}">]><r>{"&a;" * 10_000}</r>'.encode()
+    start = time.monotonic()
+    refused(doc, "AAAA")
+    assert time.monotonic() - start < 2
+    assert_second_line_holds(doc, big)
+
+
+def test_xxe_file_entity_is_refused_and_the_file_is_never_read(secret_file, network):
+    doc = (
+        f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file://{secret_file}">]>'
+        "<r><leak>&x;</leak></r>"
+    )
+    refused(doc, SECRET, str(secret_file))
+    refused(doc.encode(), SECRET, str(secret_file))
+    assert_second_line_holds(doc.encode(), SECRET)
+    assert network.calls == []
+
+
+def test_external_dtd_over_http_is_refused_without_any_connection(network):
+    url = f"http://127.0.0.1:{network.port}/evil.dtd"
+    doc = f'<?xml version="1.0"?><!DOCTYPE r SYSTEM "{url}"><r>&ent;</r>'.encode()
+    refused(doc, url)
+    assert_second_line_holds(f'<!DOCTYPE r SYSTEM "{url}"><r/>'.encode())
+    assert network.calls == []
+
+
+def test_parameter_entities_are_refused_and_nothing_is_read(secret_file, network):
+    doc = (
+        "<!DOCTYPE r [\n"
+        f'  <!ENTITY % file SYSTEM "file://{secret_file}">\n'
+        f'  <!ENTITY % dtd SYSTEM "http://127.0.0.1:{network.port}/x.dtd">\n'
+        "  %dtd;\n"
+        "  %file;\n"
+        "]>\n<r/>"
+    ).encode()
+    refused(doc, SECRET, str(secret_file))
+    assert_second_line_holds(doc, SECRET)
+    assert network.calls == []
+
+
+def test_xinclude_is_refused_and_never_expanded(secret_file):
+    doc = (
+        '<r xmlns:xi="http://www.w3.org/2001/XInclude">'
+        f'<xi:include href="file://{secret_file}" parse="text"/></r>'
+    )
+    error = refused(doc, SECRET, str(secret_file))
+    assert "XInclude" in str(error)
+    old_namespace = doc.replace("2001/XInclude", "2003/XInclude")
+    refused(old_namespace, SECRET)
+    tree = hardened_parse(doc.encode())
+    assert SECRET not in etree.tostring(tree, encoding="unicode")
+
+
+def test_nesting_beyond_max_depth_is_refused():
+    at_limit = "<a>" * 10 + "</a>" * 10
+    assert parse_xml(at_limit, max_depth=10).kind == "xml"
+    error = refused("<a>" * 11 + "x" + "</a>" * 11, "x", max_depth=10)
+    assert "deeper than 10" in str(error)
+
+
+def test_100k_deep_nesting_is_refused_quickly():
+    doc = b"<a>" * 100_000 + b"</a>" * 100_000
+    start = time.monotonic()
+    refused(doc)
+    # lxml without huge_tree stops at depth 256, even when the caller allows more.
+    refused(doc, max_depth=100_000)
+    assert time.monotonic() - start < 5
+
+
+def test_too_many_elements_is_refused():
+    assert parse_xml("<r>" + "<i/>" * 49 + "</r>", max_elements=50).kind == "xml"
+    error = refused("<r>" + "<i/>" * 50 + "</r>", max_elements=50)
+    assert "more than 50 elements" in str(error)
+    start = time.monotonic()
+    refused(b"<r>" + b"<i/>" * 300_000 + b"</r>")  # default limit 200 000
+    assert time.monotonic() - start < 10
+
+
+def test_oversize_file_is_refused_before_it_is_opened(tmp_path, monkeypatch):
+    path = tmp_path / "big.xml"
+    path.write_text("<r>" + "<v>1</v>" * 200 + "</r>", encoding="utf-8")
+    opened: list[Path] = []
+    real_open = pathlib.Path.open
+
+    def spy_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        opened.append(self)
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "open", spy_open)
+    with pytest.raises(UnsafeInputError) as info:
+        parse_xml(path, max_bytes=1000)
+    assert info.value.record_id == "big.xml"
+    assert "over the limit of 1000" in str(info.value)
+    assert opened == []
+    assert parse_xml(path, max_bytes=10_000).kind == "xml"
+    assert opened == [path]
+
+
+def test_oversize_text_and_bytes_are_refused():
+    doc = "<r>" + "<v>1</v>" * 200 + "</r>"
+    refused(doc, "<v>", max_bytes=1000)
+    refused(doc.encode(), "<v>", max_bytes=1000)
+
+
+def test_malformed_xml_gives_position_but_no_content():
+    doc = "<patient>\n  <name>Jane Secretname</nme>\n</patient>"
+    with pytest.raises(RecordParseError) as info:
+        parse_xml(doc, record_id="p1")
+    error = info.value
+    assert error.where is not None and error.where.startswith("line 2, column ")
+    assert str(error) == f"record 'p1': malformed XML (at {error.where})"
+    assert not_chained(error)
+    for content in ("Secretname", "Jane", "nme", "name", "patient"):
+        assert content not in str(error)
+
+
+@pytest.mark.parametrize("source", [b"", "", "  \n\t", b"   ", b"\xef\xbb\xbf"])
+def test_empty_input_is_a_parse_error(source):
+    with pytest.raises(RecordParseError):
+        parse_xml(source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+        b"\x00\x01\x02\x03\xff\xfe\xfd",
+        b"hello world",
+        b'{"resourceType": "Patient"}',
+        b"<r>\x00</r>",
+    ],
+)
+def test_non_xml_bytes_are_a_parse_error(source):
+    with pytest.raises(RecordParseError) as info:
+        parse_xml(source)
+    assert not isinstance(info.value, UnsafeInputError)
+
+
+def test_text_that_is_neither_xml_nor_a_file_is_not_echoed():
+    with pytest.raises(RecordParseError) as info:
+        parse_xml("Jane Doe, 67, chest pain since 3 days")
+    assert "Jane" not in str(info.value)
+    assert info.value.record_id == "xml"
+
+
+def test_missing_file_and_directory_are_parse_errors(tmp_path):
+    with pytest.raises(RecordParseError, match="no such file"):
+        parse_xml(tmp_path / "missing.xml")
+    with pytest.raises(RecordParseError, match="not a regular file"):
+        parse_xml(tmp_path)
+
+
+def test_utf16_document_with_doctype_is_refused(secret_file):
+    doc = (
+        '<?xml version="1.0" encoding="UTF-16"?>'
+        f'<!DOCTYPE r [<!ENTITY x SYSTEM "file://{secret_file}">]><r>&x;</r>'
+    )
+    refused(doc.encode("utf-16"), SECRET)  # with a byte order mark
+    refused(doc.encode("utf-16-be"), SECRET)  # without one
+    refused(doc.replace("UTF-16", "UTF-32").encode("utf-32"), SECRET)
+
+
+def test_utf7_hidden_doctype_is_refused(secret_file):
+    # libxml2 reads UTF-7, where "<" is "+ADw-": a byte scan for "<!DOCTYPE" would miss it.
+    body = f'<!DOCTYPE r [<!ENTITY x SYSTEM "file://{secret_file}">]><r>&x;</r>'
+    hidden = body.replace("<", "+ADw-").replace(">", "+AD4-").replace("!", "+ACE-").encode()
+    assert hidden.decode("utf-7") == body
+    doc = b'<?xml version="1.0" encoding="UTF-7"?>' + hidden
+    assert b"<!" not in doc
+    refused(doc, SECRET)
+
+
+def test_declaration_text_in_a_comment_is_refused_too():
+    # The early scan is deliberately blunt: it does not tell comments from the prolog.
+    refused("<r><!-- <!DOCTYPE r> --></r>")
+
+
+def test_limits_must_be_positive():
+    with pytest.raises(ConfigurationError):
+        parse_xml("<r/>", max_depth=0)
+
+
+def test_unknown_declared_encoding_is_refused():
+    refused(b'<?xml version="1.0" encoding="x-no-such-encoding"?><r/>')
