@@ -11,6 +11,7 @@ exception tree.
 
 from typing import Any
 
+from . import adapters
 from ._api import diagnose, diagnose_many, run
 from ._errors import (
     ConfigurationError,
@@ -36,6 +37,7 @@ from ._prepare import prepare_default_model
 from ._profiles import DEFAULT_MODEL, ModelProfile, profile_for, register_profile
 from ._runner import Outcome
 from ._task import Task, get_task, register_task, task_names
+from ._tokens import token_counter
 from .engines import Completion, Engine, FakeEngine, GenerationRequest
 from .tasks.diagnosis import DIAGNOSIS, Diagnosis, DifferentialItem
 
@@ -72,6 +74,7 @@ __all__ = [
     "TruncatedOutputError",
     "UnsafeInputError",
     "VLLMEngine",
+    "adapters",
     "diagnose",
     "diagnose_many",
     "get_task",
@@ -81,6 +84,7 @@ __all__ = [
     "register_task",
     "run",
     "task_names",
+    "token_counter",
 ]
 
 

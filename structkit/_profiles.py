@@ -70,7 +70,7 @@ _PROFILES: list[ModelProfile] = [
         max_model_len=8192,
         max_tokens=4096,
     ),
-    ModelProfile(pattern=r"smollm2", temperature=0.2, max_model_len=4096, max_tokens=512),
+    ModelProfile(pattern=r"smollm2", temperature=0.2, max_model_len=8192, max_tokens=512),
 ]
 _FALLBACK = ModelProfile(pattern=r".*")
 
