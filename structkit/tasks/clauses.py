@@ -1,0 +1,462 @@
+"""Contract -> CUAD-style clause extraction, with every clause located in the source text.
+
+How an answer is grounded:
+
+1. **Decoding** (grounding on, the default): the part of the contract in the prompt is cut into
+   verbatim candidate spans (sentences, and layout-separated fragments such as signature-block
+   names; long sentences are cut at ``;``/``,``/spaces to at most :data:`MAX_SPAN` characters)
+   and ``text`` is constrained to an ``enum`` of them, so the model can only copy text that is
+   in the input. With grounding off, ``text`` is a free string of at most :data:`MAX_SPAN`.
+2. **Postprocess** (always): each span is located in ``record.source_text``, first exactly, then
+   with whitespace runs collapsed (offsets mapped back to the original text). ``start``/``end``
+   are Python ``str`` offsets (code points, right for non-ASCII text) and are verified:
+   ``source_text[start:end]`` equals the span, or equals it once whitespace is collapsed.
+   Dates are normalized to ISO ``YYYY-MM-DD`` in code; party names and jurisdictions in
+   ``normalized`` must occur in the text. Problems are listed in ``issues``, never hidden.
+
+The fields filled in code (``start``, ``end``, ``verified``, ``grounding``, ``issues``) have
+defaults and are left out of the JSON Schema, so the model never writes them.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, get_args
+
+from dateutil import parser as date_parser
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
+
+from .._errors import ConfigurationError
+from .._task import Task
+from ..adapters._record import Record
+
+__all__ = [
+    "CLAUSES",
+    "CLAUSE_TYPES",
+    "DATE_TYPES",
+    "MAX_CLAUSES",
+    "MAX_SPAN",
+    "SINGLE_VALUED_TYPES",
+    "Clause",
+    "ClauseExtraction",
+    "ClauseType",
+    "candidate_spans",
+    "grounded_schema",
+    "locate_span",
+    "merge_clauses",
+    "normalize_date",
+    "postprocess",
+]
+
+#: Longest span the model may copy (characters).
+MAX_SPAN = 600
+#: Most clauses in one answer (one request: a whole contract or one part of a split one).
+MAX_CLAUSES = 12
+
+#: Supported CUAD categories, spelled as in CUAD's ``master_clauses.csv`` header.
+ClauseType = Literal[
+    "Document Name",
+    "Parties",
+    "Agreement Date",
+    "Effective Date",
+    "Expiration Date",
+    "Renewal Term",
+    "Notice Period To Terminate Renewal",
+    "Governing Law",
+    "Termination For Convenience",
+    "Non-Compete",
+    "Exclusivity",
+    "Change Of Control",
+    "Anti-Assignment",
+    "License Grant",
+    "Ip Ownership Assignment",
+    "Audit Rights",
+    "Cap On Liability",
+    "Uncapped Liability",
+    "Warranty Duration",
+    "Insurance",
+]
+CLAUSE_TYPES: tuple[str, ...] = get_args(ClauseType)
+#: Types whose ``normalized`` value is an ISO date.
+DATE_TYPES = frozenset({"Agreement Date", "Effective Date", "Expiration Date"})
+#: Types a contract has one value of: parts of a split contract agreeing on it are merged.
+SINGLE_VALUED_TYPES = frozenset({"Document Name", "Governing Law", *DATE_TYPES})
+#: Types whose ``normalized`` value (a name) must occur in the contract text.
+_NAME_TYPES = frozenset({"Parties", "Governing Law"})
+
+Grounding = Literal["exact", "whitespace-normalized", "not found", ""]
+
+
+class Clause(BaseModel):
+    """One clause: its CUAD type, the verbatim text, a normalized value, and where it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clause_type: ClauseType = Field(description="CUAD category of the clause.")
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_SPAN)] = Field(
+        description="The clause text, copied exactly from the contract."
+    )
+    normalized: Annotated[str, StringConstraints(max_length=120)] = Field(
+        description=(
+            "Date types: the date as YYYY-MM-DD; Parties: the party's name; Governing Law: the "
+            "jurisdiction; otherwise an empty string."
+        )
+    )
+    # Filled in code after decoding; not in the JSON Schema, so never written by the model.
+    start: SkipJsonSchema[int] = -1
+    """Offset of the span in the source text (Python ``str`` index), -1 when not found."""
+    end: SkipJsonSchema[int] = -1
+    verified: SkipJsonSchema[bool] = False
+    """``source_text[start:end]`` is the span (exactly or up to whitespace)."""
+    grounding: SkipJsonSchema[Grounding] = ""
+    """How the span was found: ``exact``, ``whitespace-normalized`` or ``not found``."""
+    issues: SkipJsonSchema[list[str]] = Field(default_factory=list)
+    """Problems found in code: an invalid date, a name that is not in the text."""
+
+
+class ClauseExtraction(BaseModel):
+    """The clauses found in a contract."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # maxItems bounds each answer in the schema; a merged result of several parts may hold more.
+    clauses: list[Clause] = Field(
+        json_schema_extra={"maxItems": MAX_CLAUSES},
+        description="Clauses found in the contract, in document order.",
+    )
+
+
+# --- candidate spans ---------------------------------------------------------------------------
+
+#: Words that end with a period without ending a sentence.
+_ABBREVIATIONS = frozenset(
+    {"inc", "ltd", "llc", "llp", "co", "corp", "no", "nos", "mr", "mrs", "ms", "dr", "st", "sr"}
+    | {"jr", "vs", "etc", "art", "sec", "secs", "para", "cl", "ch", "fig", "approx", "dept"}
+    | {"u.s", "e.g", "i.e", "a.m", "p.m", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep"}
+    | {"sept", "oct", "nov", "dec"}
+)
+#: A sentence ends at . ! or ? (and closing quotes/brackets) before a space and a non-lowercase.
+_SENTENCE_END = re.compile(r"[.!?][\"'\u201c\u201d\u2019\u00bb)\]]*(?=\s+[^\sa-z])")
+_LAYOUT_GAP = re.compile(r"[ \t\xa0]{3,}|\s*\n\s*\n\s*")
+_SOFT_BREAKS = (re.compile(r";\s"), re.compile(r",\s"), re.compile(r"\s"))
+_WORD_BEFORE = re.compile(r"([\w.]+)$")
+_WORD_CHAR = re.compile(r"[^\W_]")
+
+
+def _is_abbreviation(head: str) -> bool:
+    match = _WORD_BEFORE.search(head)
+    if match is None:
+        return False
+    word = match.group(1).lower().rstrip(".")
+    # Initials ("S."), dotted forms ("U.S.") and section numbers ("1.", "12.") do not end one.
+    return (
+        word in _ABBREVIATIONS
+        or len(word) == 1
+        or "." in word
+        or (word.isdigit() and len(word) <= 2)
+    )
+
+
+def _sentences(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of the sentences of one layout block, whitespace-trimmed."""
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        if _is_abbreviation(text[: match.start()]):
+            continue
+        yield start, match.end()
+        start = match.end()
+    yield start, len(text)
+
+
+def _cut_long(text: str, start: int, end: int, limit: int) -> Iterator[tuple[int, int]]:
+    """Cut ``text[start:end]`` into pieces of at most ``limit`` at the softest break available."""
+    while end - start > limit:
+        window = text[start : start + limit + 1]
+        cut = 0
+        for pattern in _SOFT_BREAKS:
+            breaks = [m.end() for m in pattern.finditer(window) if m.end() > limit // 3]
+            if breaks:
+                cut = breaks[-1]
+                break
+        if cut == 0:
+            cut = limit
+        yield start, start + cut
+        start += cut
+    yield start, end
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _is_content(piece: str) -> bool:
+    # Page numbers, rules of dashes and bare labels ("By:") are not clauses.
+    return len(_WORD_CHAR.findall(piece)) >= 3 and any(c.isalpha() for c in piece)
+
+
+def candidate_spans(text: str, *, max_length: int = MAX_SPAN) -> list[str]:
+    """Verbatim, whitespace-trimmed pieces of ``text`` a clause may be copied from, in order.
+
+    Pieces are sentences (periods after common abbreviations and initials do not end one),
+    split again at layout gaps (blank lines, runs of 3+ spaces as in signature blocks), and cut
+    to at most ``max_length`` characters. Every piece is a substring of ``text``; duplicates and
+    pieces with fewer than 3 letters or digits (page numbers, rules, "By:") are dropped.
+    """
+    out: list[str] = []
+    seen: set[str] = set()
+    block_start = 0
+    gaps = [(m.start(), m.end()) for m in _LAYOUT_GAP.finditer(text)] + [(len(text), len(text))]
+    for gap_start, gap_end in gaps:
+        block = text[block_start:gap_start]
+        for s, e in _sentences(block):
+            s, e = _trim(block, s, e)
+            if s == e:
+                continue
+            for ps, pe in _cut_long(block, s, e, max_length):
+                ps, pe = _trim(block, ps, pe)
+                piece = block[ps:pe]
+                if _is_content(piece) and piece not in seen:
+                    seen.add(piece)
+                    out.append(piece)
+        block_start = gap_end
+    return out
+
+
+def _part_spans(record: Record) -> list[str]:
+    spans: list[str] = []
+    seen: set[str] = set()
+    for value in record.values():
+        for span in candidate_spans(value.text):
+            if span not in seen:
+                seen.add(span)
+                spans.append(span)
+    return spans
+
+
+def grounded_schema(record: Record, base_schema: dict[str, Any]) -> dict[str, Any]:
+    """``base_schema`` with ``text`` constrained to the candidate spans of this (part) record."""
+    spans = _part_spans(record)
+    if not spans:
+        return base_schema
+    schema = copy.deepcopy(base_schema)
+    try:
+        properties = schema["$defs"]["Clause"]["properties"]
+        description = properties["text"].get("description", "")
+    except KeyError as exc:
+        raise ConfigurationError("clauses: the schema has no Clause.text to ground") from exc
+    properties["text"] = {"type": "string", "enum": spans, "description": description}
+    return schema
+
+
+# --- locating spans ----------------------------------------------------------------------------
+
+_WS = re.compile(r"\s+")
+
+
+def _squash(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+class _SquashedText:
+    """``text`` with whitespace runs collapsed to one space, and a map back to ``text``."""
+
+    def __init__(self, text: str):
+        chars: list[str] = []
+        origin: list[int] = []
+        for match in re.finditer(r"\s+|\S+", text):
+            if match.group(0)[0].isspace():
+                chars.append(" ")
+                origin.append(match.start())
+            else:
+                chars.extend(match.group(0))
+                origin.extend(range(match.start(), match.end()))
+        self.text = "".join(chars)
+        self.origin = origin
+
+    def find(self, span: str, start: int = 0) -> tuple[int, int] | None:
+        """Offsets in the original text of the first whitespace-insensitive match of ``span``."""
+        wanted = _squash(span)
+        if not wanted:
+            return None
+        at = self.text.find(wanted, start)
+        if at < 0:
+            return None
+        return self.origin[at], self.origin[at + len(wanted) - 1] + 1
+
+
+def locate_span(
+    span: str, source: str, *, squashed: _SquashedText | None = None
+) -> tuple[int, int, Grounding]:
+    """Where ``span`` is in ``source``: (start, end, how), or (-1, -1, "not found").
+
+    An exact match wins; otherwise whitespace runs are collapsed on both sides and the match is
+    mapped back to offsets in ``source``. The first occurrence is used.
+    """
+    if span.strip():
+        at = source.find(span)
+        if at >= 0:
+            return at, at + len(span), "exact"
+    found = (squashed or _SquashedText(source)).find(span)
+    if found is not None:
+        return found[0], found[1], "whitespace-normalized"
+    return -1, -1, "not found"
+
+
+# --- dates -------------------------------------------------------------------------------------
+
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DATE_IN_TEXT = re.compile(
+    rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:day\s+of\s+)?{_MONTH},?\s+\d{{4}}"
+    r"|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})\b",
+    re.IGNORECASE,
+)
+_DAY_OF = re.compile(r"\bday\s+of\b", re.IGNORECASE)
+
+
+def normalize_date(value: str) -> date | None:
+    """A complete calendar date written in ``value`` (ISO, US numeric or with a month name).
+
+    ``None`` when it is not a date or lacks the day, month or year.
+    """
+    value = _DAY_OF.sub(" ", value).strip()
+    if not value or len(value) > 60:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        pass
+    try:
+        # Parsed with two different defaults: a component missing from the text shows up as a
+        # difference, so "January 2018" or "2001" is not mistaken for a full date.
+        first = date_parser.parse(value, default=datetime(1, 1, 1))
+        second = date_parser.parse(value, default=datetime(2, 2, 2))
+    except (ValueError, OverflowError):  # dateutil's ParserError is a ValueError
+        return None
+    if first.date() != second.date():
+        return None
+    return first.date()
+
+
+def _dates_in(text: str) -> list[date]:
+    found = (normalize_date(m.group(0)) for m in _DATE_IN_TEXT.finditer(text))
+    return [d for d in found if d is not None]
+
+
+def _check_date(clause: Clause, issues: list[str]) -> str:
+    in_text = _dates_in(clause.text)
+    given = clause.normalized.strip()
+    if given:
+        parsed = normalize_date(given)
+        if parsed is None:
+            issues.append(f"normalized value {given[:40]!r} is not a complete date")
+        else:
+            if in_text and parsed not in in_text:
+                issues.append(f"date {parsed.isoformat()} is not the date in the clause text")
+            return parsed.isoformat()
+    return in_text[0].isoformat() if in_text else ""
+
+
+# --- postprocess and merge ---------------------------------------------------------------------
+
+
+def postprocess(value: ClauseExtraction, record: Record) -> ClauseExtraction:
+    """Locate and verify every span, normalize dates, check names, drop exact duplicates."""
+    source = record.source_text
+    if source is None:  # not a text record: search the rendered values instead
+        source = "\n\n".join(v.text for v in record.values())
+    squashed = _SquashedText(source)
+    squashed_source_folded = squashed.text.casefold()
+    out: list[Clause] = []
+    seen: set[tuple[str, int, int, str]] = set()
+    for clause in value.clauses:
+        start, end, how = locate_span(clause.text, source, squashed=squashed)
+        verified = how != "not found" and (
+            source[start:end] == clause.text or _squash(source[start:end]) == _squash(clause.text)
+        )
+        issues: list[str] = []
+        normalized = clause.normalized.strip()
+        if not verified:
+            issues.append("clause text not found in the document")
+        if clause.clause_type in DATE_TYPES:
+            normalized = _check_date(clause, issues)
+        elif (
+            clause.clause_type in _NAME_TYPES
+            and normalized
+            and _squash(normalized).casefold() not in squashed_source_folded
+        ):
+            issues.append(f"{normalized[:40]!r} does not occur in the document")
+        key = (
+            (clause.clause_type, start, end, normalized)
+            if verified
+            else (clause.clause_type, -1, -1, clause.text + "\0" + normalized)
+        )
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(
+            clause.model_copy(
+                update={
+                    "normalized": normalized,
+                    "start": start if verified else -1,
+                    "end": end if verified else -1,
+                    "verified": verified,
+                    "grounding": how if verified else "not found",
+                    "issues": issues,
+                }
+            )
+        )
+    # Document order; clauses that could not be found last, in answer order.
+    out.sort(key=lambda c: (c.start < 0, c.start if c.start >= 0 else 0))
+    return value.model_copy(update={"clauses": out})
+
+
+def merge_clauses(parts: list[ClauseExtraction]) -> ClauseExtraction:
+    """Join the answers for the parts of a split contract without duplicates.
+
+    A clause is dropped when an earlier one has the same type and text (up to whitespace), or,
+    for single-valued types (dates, Governing Law, Document Name), the same non-empty
+    ``normalized`` value (case-insensitive). Offsets are not known yet here; ``postprocess``
+    drops clauses of the same type found at the same place.
+    """
+    merged: list[Clause] = []
+    seen_text: set[tuple[str, str]] = set()
+    seen_value: set[tuple[str, str]] = set()
+    for part in parts:
+        for clause in part.clauses:
+            text_key = (clause.clause_type, _squash(clause.text))
+            value_key = (clause.clause_type, _squash(clause.normalized).casefold())
+            if text_key in seen_text:
+                continue
+            single = clause.clause_type in SINGLE_VALUED_TYPES and value_key[1] != ""
+            if single and value_key in seen_value:
+                continue
+            seen_text.add(text_key)
+            if single:
+                seen_value.add(value_key)
+            merged.append(clause)
+    return ClauseExtraction(clauses=merged)
+
+
+CLAUSES: Task[ClauseExtraction] = Task(
+    name="clauses",
+    template="clauses.jinja",
+    output_model=ClauseExtraction,
+    format="text",
+    overflow="split",
+    merge=merge_clauses,
+    grounded_schema=grounded_schema,
+    postprocess=postprocess,
+)
+"""Contract clause extraction (not registered here; ``structkit.extract_clauses`` uses it)."""
