@@ -12,7 +12,14 @@ exception tree.
 from typing import Any
 
 from . import adapters
-from ._api import diagnose, diagnose_many, run
+from ._api import (
+    RunOptions,
+    analyze_financials,
+    diagnose,
+    diagnose_many,
+    extract_clauses,
+    run,
+)
 from ._errors import (
     ConfigurationError,
     EngineRequestError,
@@ -39,13 +46,19 @@ from ._runner import Outcome
 from ._task import Task, get_task, register_task, task_names
 from ._tokens import token_counter
 from .engines import Completion, Engine, FakeEngine, GenerationRequest
+from .tasks.clauses import CLAUSES, Clause, ClauseExtraction
 from .tasks.diagnosis import DIAGNOSIS, Diagnosis, DifferentialItem
+from .tasks.financials import FINANCIALS, Financials
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CLAUSES",
     "DEFAULT_MODEL",
     "DIAGNOSIS",
+    "FINANCIALS",
+    "Clause",
+    "ClauseExtraction",
     "Completion",
     "ConfigurationError",
     "Diagnosis",
@@ -54,6 +67,7 @@ __all__ = [
     "EngineRequestError",
     "EngineUnavailableError",
     "FakeEngine",
+    "Financials",
     "GenerationRequest",
     "InputError",
     "ModelError",
@@ -66,6 +80,7 @@ __all__ = [
     "OutputValidationError",
     "RecordParseError",
     "RecordTooLargeError",
+    "RunOptions",
     "SchemaError",
     "StructkitError",
     "Task",
@@ -75,8 +90,10 @@ __all__ = [
     "UnsafeInputError",
     "VLLMEngine",
     "adapters",
+    "analyze_financials",
     "diagnose",
     "diagnose_many",
+    "extract_clauses",
     "get_task",
     "prepare_default_model",
     "profile_for",

@@ -1,24 +1,67 @@
-"""The public functions: ``diagnose`` and friends. Keyword-only options, one engine per process."""
+"""The public functions. Options are keyword-only and shared (:class:`RunOptions`)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from pydantic import BaseModel
+from typing_extensions import Unpack
 
 from ._runner import Outcome, run_task
 from ._task import Task, get_task, register_task
 from .engines._base import Engine
+from .tasks.clauses import CLAUSES, ClauseExtraction
 from .tasks.diagnosis import DIAGNOSIS, Diagnosis
+from .tasks.financials import FINANCIALS, Financials
 
-__all__ = ["diagnose", "diagnose_many", "run"]
+__all__ = [
+    "RunOptions",
+    "analyze_financials",
+    "diagnose",
+    "diagnose_many",
+    "extract_clauses",
+    "run",
+]
 
-register_task(DIAGNOSIS)
+for _task in (DIAGNOSIS, FINANCIALS, CLAUSES):
+    register_task(_task)
 
 M = TypeVar("M", bound=BaseModel)
 ModelArg = str | os.PathLike[str] | None
+
+
+class RunOptions(TypedDict, total=False):
+    """Options every task function accepts (all keyword-only).
+
+    Attributes:
+        model: model name, folder or Hugging Face id; default: the packaged
+            SmolLM2-135M-Instruct (or ``STRUCTKIT_MODEL``).
+        engine: an engine to use instead (e.g. ``structkit.FakeEngine`` in tests).
+        format: how records are rendered in prompts (``json``, ``markdown``, ``csv``, ``kv``,
+            ``text``); default: the task's.
+        grounding: constrain copied fields to values present in the record while decoding
+            (default True); answers are verified after decoding either way.
+        samples: samples per record; above 1, fields are voted on (self-consistency) and
+            ``Outcome.agreement`` gives per-field agreement.
+        max_attempts: rounds of resampling for records with no valid answer (default 2).
+        max_tokens: total generation budget (reasoning models: thinking plus answer).
+        temperature: sampling temperature; default from the model's profile.
+        thinking_budget: reasoning models: tokens allowed before ``</think>`` is forced.
+        seed: base seed, so runs are repeatable (default 0).
+    """
+
+    model: ModelArg
+    engine: Engine | None
+    format: str | None
+    grounding: bool
+    samples: int
+    max_attempts: int
+    max_tokens: int | None
+    temperature: float | None
+    thinking_budget: int | None
+    seed: int
 
 
 def _engine(engine: Engine | None, model: ModelArg) -> Engine:
@@ -29,26 +72,23 @@ def _engine(engine: Engine | None, model: ModelArg) -> Engine:
     return get_engine(model)
 
 
-def _run(task: Task[M], records: Sequence[Any], options: dict[str, Any]) -> list[Outcome[M]]:
-    engine = _engine(options.pop("engine"), options.pop("model"))
-    return run_task(task, records, engine=engine, **options)
+def _run(
+    task: Task[M],
+    records: Sequence[Any],
+    record_ids: Sequence[str] | None,
+    options: RunOptions,
+) -> list[Outcome[M]]:
+    settings: dict[str, Any] = dict(options)
+    engine = _engine(settings.pop("engine", None), settings.pop("model", None))
+    return run_task(task, records, engine=engine, record_ids=record_ids, **settings)
 
 
 def run(
     task: str | Task[Any],
     records: Sequence[Any],
     *,
-    model: ModelArg = None,
-    engine: Engine | None = None,
     record_ids: Sequence[str] | None = None,
-    format: str | None = None,
-    grounding: bool = True,
-    samples: int = 1,
-    max_attempts: int = 2,
-    max_tokens: int | None = None,
-    temperature: float | None = None,
-    thinking_budget: int | None = None,
-    seed: int = 0,
+    **options: Unpack[RunOptions],
 ) -> list[Outcome[Any]]:
     """Run a task (by name or object) over records; one batched engine call per attempt.
 
@@ -56,79 +96,60 @@ def run(
         task: a registered task name (``structkit.task_names()``) or a :class:`Task`.
         records: anything ``structkit.adapters.load`` reads: dicts (incl. FHIR Bundles), XML
             (incl. C-CDA), DataFrames, paths to .json/.xml/.csv/.md/.txt files, text.
-        model: model name, folder or Hugging Face id; default: the packaged SmolLM2-135M-Instruct
-            (or ``STRUCTKIT_MODEL``).
-        engine: an engine to use instead (e.g. ``structkit.FakeEngine`` in tests).
         record_ids: ids for the records (default: file names, else ``#<index>``).
-        format: how records are rendered in prompts (``json``, ``markdown``, ``csv``, ``kv``,
-            ``text``); default: the task's.
-        grounding: constrain copied fields to values present in the record while decoding
-            (answers are verified after decoding either way).
-        samples: samples per record; above 1, fields are voted on (self-consistency) and
-            ``Outcome.agreement`` gives per-field agreement.
-        max_attempts: rounds of resampling for records with no valid answer.
-        max_tokens: answer budget (reasoning models: thinking plus answer).
-        temperature: sampling temperature; default from the model's profile.
-        thinking_budget: reasoning models: tokens allowed before ``</think>`` is forced.
-        seed: base seed, so runs are repeatable.
+        **options: see :class:`RunOptions`.
 
     Returns:
         One :class:`Outcome` per record, in order; a bad record or a failed answer is an
         outcome with a typed ``error``, never an exception that loses the other records.
     """
     chosen = get_task(task) if isinstance(task, str) else task
-    options = dict(locals())
-    for name in ("task", "records", "chosen"):
-        options.pop(name)
-    return _run(chosen, records, options)
+    return _run(chosen, records, record_ids, options)
 
 
-def diagnose(
-    record: Any,
-    *,
-    model: ModelArg = None,
-    engine: Engine | None = None,
-    format: str | None = None,
-    grounding: bool = True,
-    samples: int = 1,
-    max_attempts: int = 2,
-    max_tokens: int | None = None,
-    temperature: float | None = None,
-    thinking_budget: int | None = None,
-    seed: int = 0,
-) -> Diagnosis:
+def diagnose(record: Any, **options: Unpack[RunOptions]) -> Diagnosis:
     """Decision-support differential diagnosis for one patient record.
 
     ``record`` is anything ``structkit.adapters.load`` reads (a dict, a FHIR Bundle, a C-CDA
-    document, a one-row DataFrame, a file path). Options are those of :func:`run`. Each
-    differential item cites the record fields it rests on (``evidence``, with ``pointers``).
+    document, a one-row DataFrame, a file path). Each differential item cites the record fields
+    it rests on (``evidence``, resolved to provenance ``pointers``). Options: :class:`RunOptions`.
 
     Raises:
         InputError: the record cannot be read.
         OutputError: no valid answer after ``max_attempts`` (carries the raw output).
     """
-    options = dict(locals())
-    options.pop("record")
-    (outcome,) = _run(DIAGNOSIS, [record], options)
+    (outcome,) = _run(DIAGNOSIS, [record], None, options)
     return outcome.unwrap()
 
 
 def diagnose_many(
     records: Sequence[Any],
     *,
-    model: ModelArg = None,
-    engine: Engine | None = None,
     record_ids: Sequence[str] | None = None,
-    format: str | None = None,
-    grounding: bool = True,
-    samples: int = 1,
-    max_attempts: int = 2,
-    max_tokens: int | None = None,
-    temperature: float | None = None,
-    thinking_budget: int | None = None,
-    seed: int = 0,
+    **options: Unpack[RunOptions],
 ) -> list[Outcome[Diagnosis]]:
     """Diagnose many records in one batched engine call; one :class:`Outcome` per record."""
-    options = dict(locals())
-    options.pop("records")
-    return _run(DIAGNOSIS, records, options)
+    return _run(DIAGNOSIS, records, record_ids, options)
+
+
+def analyze_financials(statement: Any, **options: Unpack[RunOptions]) -> Financials:
+    """Extract key line items per period from a financial statement and analyze them.
+
+    ``statement`` is a CSV path, a DataFrame, a Markdown table or a parsed record (combine
+    several statements with ``structkit.tasks.financials.combine_statements``). The model only
+    maps metrics to table cells (grounded to the table's labels, periods and values); ratios,
+    growth and accounting identity checks are computed in code. Options: :class:`RunOptions`.
+    """
+    (outcome,) = _run(FINANCIALS, [statement], None, options)
+    return outcome.unwrap()
+
+
+def extract_clauses(contract: Any, **options: Unpack[RunOptions]) -> ClauseExtraction:
+    """Extract CUAD-style clauses from a contract (a .txt path or the text itself).
+
+    Each clause carries its verbatim span and character offsets verified against the source.
+    Long contracts are split within the token budget and merged without duplicates.
+    Options: :class:`RunOptions`.
+    """
+    (outcome,) = _run(CLAUSES, [contract], None, options)
+    return outcome.unwrap()

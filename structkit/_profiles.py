@@ -40,7 +40,9 @@ class ModelProfile:
     """Weights dtype; ``auto`` becomes float32 on CPUs (bf16 was ~3x slower on AVX2)."""
     max_model_len: int = 4096
     max_tokens: int = 512
-    """Answer budget. For reasoning models it covers thinking plus answer."""
+    """Answer budget (a task may ask for more: long extractions)."""
+    thinking_tokens: int = 0
+    """Reasoning models: tokens reserved for thinking, on top of the answer budget."""
     boxed_numeric_answers: bool = False
     """Ask for a ``\\boxed{}`` final answer on numeric questions (DeepSeek-R1 guidance)."""
 
@@ -58,7 +60,8 @@ _PROFILES: list[ModelProfile] = [
         reasoning_parser="deepseek_r1",
         system_prompt=False,
         max_model_len=8192,
-        max_tokens=4096,
+        max_tokens=1024,
+        thinking_tokens=3072,
         boxed_numeric_answers=True,
     ),
     ModelProfile(

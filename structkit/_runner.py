@@ -115,7 +115,9 @@ def run_task(
         raise ValueError("max_attempts and samples must be at least 1")
     profile = engine.profile
     fmt = format or task.format
-    budget = max_tokens or task.max_tokens or profile.max_tokens
+    # Answer budget from the task (long extractions) or the model; reasoning models get their
+    # thinking reserve on top, so a task's answer budget never eats the thinking budget.
+    budget = max_tokens or (task.max_tokens or profile.max_tokens) + profile.thinking_tokens
     base_temperature = next(
         t for t in (temperature, task.temperature, profile.temperature) if t is not None
     )

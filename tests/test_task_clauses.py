@@ -360,7 +360,7 @@ def test_a_long_contract_is_split_into_parts_and_merged_without_duplicates(layou
         return answer(*clauses)
 
     engine = structkit.FakeEngine(respond, profile=profile)
-    (outcome,) = run_task(CLAUSES, [record], engine=engine, max_attempts=1)
+    (outcome,) = run_task(CLAUSES, [record], engine=engine, max_attempts=1, max_tokens=400)
     result = outcome.unwrap()
     assert outcome.parts > 2 and len(engine.calls[0]) == outcome.parts
     law = [c for c in result.clauses if c.clause_type == "Governing Law"]

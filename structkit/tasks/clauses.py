@@ -458,5 +458,6 @@ CLAUSES: Task[ClauseExtraction] = Task(
     merge=merge_clauses,
     grounded_schema=grounded_schema,
     postprocess=postprocess,
+    max_tokens=1536,  # up to 12 verbatim sentence-length spans per part
 )
 """Contract clause extraction (not registered here; ``structkit.extract_clauses`` uses it)."""
