@@ -21,6 +21,27 @@ __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
+_TASK_COMMANDS = [
+    (
+        "diagnose",
+        "diagnosis",
+        "differential diagnosis for a patient record (decision support)",
+        "patient record: JSON (incl. FHIR Bundle), XML (incl. C-CDA), CSV or Markdown file",
+    ),
+    (
+        "financials",
+        "financials",
+        "line items, ratios and identity checks for a statement",
+        "financial statement: CSV or Markdown table file",
+    ),
+    (
+        "clauses",
+        "clauses",
+        "CUAD-style clause extraction with verified offsets",
+        "contract: a .txt file",
+    ),
+]
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -43,6 +64,31 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="samples drawn before giving up on an invalid answer (default 2)",
     )
     parser.add_argument("--seed", type=int, default=0, help="base random seed (default 0)")
+    parser.add_argument(
+        "--format",
+        default=None,
+        choices=["json", "markdown", "csv", "kv", "text"],
+        help="how the record is rendered in the prompt (default: the task's)",
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=1,
+        help="samples per record, voted per field (self-consistency; default 1)",
+    )
+    parser.add_argument(
+        "--no-grounding",
+        dest="grounding",
+        action="store_false",
+        help="do not constrain copied values to the record while decoding "
+        "(answers are still verified)",
+    )
+    parser.add_argument(
+        "--thinking-budget",
+        type=int,
+        default=None,
+        help="reasoning models: thinking tokens before </think> is forced",
+    )
     parser.add_argument("--indent", type=int, default=2, help="JSON indent (0: one line)")
     parser.add_argument(
         "--show-output",
@@ -56,16 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="structkit",
         description="Ask a local LLM about structured records; get validated JSON answers.",
-        epilog="Example: structkit diagnose examples/patient_record.json",
+        epilog="Examples:\n  structkit diagnose examples/patient_record.json\n"
+        "  structkit financials examples/income_statement.csv\n"
+        "  structkit clauses examples/contract.txt",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    diag = sub.add_parser(
-        "diagnose",
-        help="differential diagnosis for a patient record (JSON)",
-        description="Decision support: differential, tests, red flags.",
-    )
-    diag.add_argument("file", help="patient record: a JSON file")
-    _common(diag)
+    for name, task, help_text, file_help in _TASK_COMMANDS:
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.add_argument("file", help=file_help)
+        command.set_defaults(task=task)
+        _common(command)
     run = sub.add_parser("run", help="run any registered task on a record file")
     run.add_argument("task", help="task name (see `structkit tasks`)")
     run.add_argument("file", help="record file")
@@ -96,6 +143,10 @@ def _run_one(args: argparse.Namespace, task: str) -> int:
         max_tokens=args.max_tokens,
         temperature=args.temperature,
         seed=args.seed,
+        format=args.format,
+        samples=args.samples,
+        grounding=args.grounding,
+        thinking_budget=args.thinking_budget,
     )
     if outcome.error is not None:
         print(f"structkit: {type(outcome.error).__name__}: {outcome.error}", file=sys.stderr)
@@ -126,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(prepare_default_model(verify=True))
             return EXIT_OK
-        return _run_one(args, "diagnosis" if args.command == "diagnose" else args.task)
+        return _run_one(args, args.task)
     except StructkitError as exc:
         print(f"structkit: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED
