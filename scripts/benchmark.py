@@ -75,8 +75,13 @@ def bench_overhead(engine: Any, rounds: int, n: int) -> dict[str, Any]:
             valid[name].append(ok)
     rps = {k: [n / t for t in v] for k, v in times.items()}
     ratio = statistics.mean(rps["structkit"]) / statistics.mean(rps["raw"])
-    return {"records": n, "rounds": rounds, "records_per_s": rps, "valid": valid,
-            "overhead_ratio": ratio}
+    return {
+        "records": n,
+        "rounds": rounds,
+        "records_per_s": rps,
+        "valid": valid,
+        "overhead_ratio": ratio,
+    }
 
 
 def _fmt(values: list[float]) -> str:
