@@ -58,3 +58,100 @@ def test_cli_prints_a_validated_diagnosis():
     proc = subprocess.run(cli, capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     Diagnosis.model_validate(json.loads(proc.stdout))  # stdout is exactly the JSON answer
+
+
+def test_diagnose_accepts_fhir_ccda_and_dataframe_records(real_engine):
+    import pandas as pd
+
+    from .conftest import FIXTURES
+
+    frame = pd.DataFrame([{"age": 71, "sex": "F", "complaint": "dyspnea", "spo2": 88}])
+    sources = [
+        FIXTURES / "fhir_bundle_chest_pain.json",
+        FIXTURES / "ccda_discharge_small.xml",
+        frame,
+    ]
+    outcomes = structkit.diagnose_many(sources, engine=real_engine)
+    assert [o.record_id for o in outcomes] == [
+        "fhir_bundle_chest_pain.json",
+        "ccda_discharge_small.xml",
+        "#2",
+    ]
+    assert [o.record.kind for o in outcomes] == ["fhir", "ccda", "table"]
+    assert sum(o.ok for o in outcomes) >= 2, [str(o.error) for o in outcomes]
+    for outcome in outcomes:
+        if outcome.ok:
+            for item in outcome.value.differential:
+                # grounded decoding: every citation names a field of this record
+                assert item.ungrounded_evidence == []
+                assert len(item.pointers) >= len(item.evidence)
+
+
+def test_financials_are_grounded_and_ratios_computed_in_code(real_engine):
+    from .conftest import FIXTURES
+
+    path = FIXTURES / "apple_fy2021_2023_income_statement.csv"
+    (outcome,) = structkit.run("financials", [path], engine=real_engine, max_attempts=3)
+    assert outcome.ok, str(outcome.error)
+    result = outcome.value
+    assert result.scale in (None, "millions") or result.currency in (None, "USD")
+    for item in result.line_items:
+        assert item.grounded == (item.pointer is not None)
+    grounded = [i for i in result.line_items if i.grounded]
+    assert grounded, "grounded decoding must yield table values"
+    for ratios in result.ratios:
+        revenue = result.value_of("revenue", ratios.period)
+        net = result.value_of("net_income", ratios.period)
+        if revenue and net is not None:  # the ratio is computed in code from grounded cells
+            assert ratios.net_margin == pytest.approx(net / revenue)
+
+
+def test_financials_flag_a_broken_statement(real_engine):
+    from .conftest import FIXTURES
+
+    path = FIXTURES / "finance" / "broken_balance_sheet.csv"
+    (outcome,) = structkit.run("financials", [path], engine=real_engine, max_attempts=3)
+    assert outcome.ok, str(outcome.error)
+    assert any(f.kind == "identity" for f in outcome.value.flags)
+
+
+def test_clauses_have_verified_offsets_on_a_real_contract(real_engine):
+    from .conftest import FIXTURES
+
+    path = FIXTURES / "contracts" / "cuad_netzee_maintenance_agreement.txt"
+    source = path.read_text(encoding="utf-8")
+    result = structkit.extract_clauses(path, engine=real_engine, max_attempts=3)
+    for clause in result.clauses:
+        # grounded decoding copies spans from the contract: each is found and verified
+        assert clause.verified, clause
+        assert " ".join(source[clause.start : clause.end].split()) == " ".join(clause.text.split())
+
+
+@pytest.fixture(scope="module")
+def think_engine():
+    """The real engine with vLLM's deepseek_r1 reasoning parser on a think-shaped model."""
+    from structkit import VLLMEngine
+
+    from .reasoning_model import PROFILE, make_think_model
+
+    engine = VLLMEngine(make_think_model(), profile=PROFILE)
+    yield engine
+    engine.close()
+
+
+def test_reasoning_model_thinks_freely_then_answers_under_the_schema(think_engine, patient_record):
+    # The budget forces </think> after 40 thinking tokens; only the answer is constrained.
+    outcomes = structkit.diagnose_many(
+        [patient_record] * 2, engine=think_engine, thinking_budget=40, max_tokens=700
+    )
+    assert any(o.ok for o in outcomes), [str(o.error) for o in outcomes]
+    for outcome in outcomes:
+        if outcome.ok:
+            assert outcome.reasoning  # returned separately from the validated answer
+            assert not outcome.reasoning.lstrip().startswith("{")  # thinking was not constrained
+
+
+def test_running_out_of_budget_while_thinking_is_a_clear_outcome(think_engine, patient_record):
+    with pytest.raises(structkit.ThinkingBudgetError) as info:
+        structkit.diagnose(patient_record, engine=think_engine, max_tokens=24, max_attempts=1)
+    assert info.value.finish_reason == "length" and info.value.reasoning
