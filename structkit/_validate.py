@@ -21,6 +21,7 @@ from ._errors import (
     ThinkingBudgetError,
     TruncatedOutputError,
 )
+from ._strictjson import no_duplicate_keys, reject_constant
 
 __all__ = ["split_reasoning", "validate_answer"]
 
@@ -44,25 +45,10 @@ def split_reasoning(text: str) -> tuple[str | None, str, bool]:
     return reasoning, answer.strip(), True
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
 def strict_json_loads(text: str) -> Any:
     """``json.loads`` that refuses NaN/Infinity and duplicate keys, and never recurses away."""
     try:
-        return json.loads(
-            text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys
-        )
+        return json.loads(text, parse_constant=reject_constant, object_pairs_hook=no_duplicate_keys)
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply") from exc
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import RecordParseError, UnsafeInputError
+from .._strictjson import no_duplicate_keys, reject_constant
 from ._fhir import fhir_record
 from ._record import Record, Section, Value
 
@@ -27,20 +28,6 @@ __all__ = ["iter_jsonl", "parse_json", "record_from_value"]
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_DEPTH = 64
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in records")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            # The message names the key (structure), never a value.
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
 
 
 def _depth_ok(value: Any, max_depth: int) -> bool:
@@ -65,8 +52,8 @@ def _loads(text: str, *, record_id: str, max_depth: int) -> Any:
             text,
             parse_float=str,  # exact text, no binary rounding, no inf from 1e400
             parse_int=str,  # exact text, no int-size DoS
-            parse_constant=_reject_constant,
-            object_pairs_hook=_no_duplicates,
+            parse_constant=reject_constant,
+            object_pairs_hook=no_duplicate_keys,
         )
     except json.JSONDecodeError as exc:
         raise RecordParseError(
