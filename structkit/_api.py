@@ -67,6 +67,11 @@ class RunOptions(TypedDict, total=False):
 def _engine(engine: Engine | None, model: ModelArg) -> Engine:
     if engine is not None:
         return engine
+    from .engines._server import engine_from_env  # STRUCTKIT_SERVER_URL selects a server
+
+    server = engine_from_env(None if model is None else str(model))
+    if server is not None:
+        return server
     from .engines._vllm import get_engine  # heavy imports only when a real engine is needed
 
     return get_engine(model)

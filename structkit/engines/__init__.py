@@ -5,12 +5,34 @@ from typing import Any
 from ._base import Completion, Engine, GenerationRequest
 from ._fake import FakeEngine
 
-__all__ = ["Completion", "Engine", "FakeEngine", "GenerationRequest", "VLLMEngine", "get_engine"]
+__all__ = [
+    "Completion",
+    "Engine",
+    "FakeEngine",
+    "GenerationRequest",
+    "ServerEngine",
+    "ServerInfo",
+    "StreamEvent",
+    "VLLMEngine",
+    "engine_from_env",
+    "get_engine",
+    "stream_task",
+]
+
+_LAZY = {
+    "VLLMEngine": "_vllm",
+    "get_engine": "_vllm",
+    "ServerEngine": "_server",
+    "ServerInfo": "_server",
+    "StreamEvent": "_server",
+    "engine_from_env": "_server",
+    "stream_task": "_server",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("VLLMEngine", "get_engine"):
-        from . import _vllm
+    if name in _LAZY:
+        import importlib
 
-        return getattr(_vllm, name)
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(name)
