@@ -127,6 +127,8 @@ class VLLMEngine:
             "enable_prefix_caching": self._prefix_caching,
             "structured_outputs_config": structured,
             "seed": 0,
+            # Per-request timings (time to first token) for the evaluation harness.
+            "disable_log_stats": False,
         }
         if self._profile.reasoning_parser:
             args["reasoning_parser"] = self._profile.reasoning_parser
@@ -244,11 +246,22 @@ class VLLMEngine:
 
 def _completion(output: Any) -> Completion:
     first = output.outputs[0]
+    stats = getattr(output, "metrics", None)  # vLLM's RequestStateStats when stats are on
+    metrics = (
+        {}
+        if stats is None
+        else {
+            k: float(v)
+            for k, v in vars(stats).items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+    )
     return Completion(
         text=first.text,
         finish_reason=first.finish_reason,
         prompt_tokens=len(output.prompt_token_ids or []),
         completion_tokens=len(first.token_ids or []),
+        metrics=metrics,
     )
 
 
