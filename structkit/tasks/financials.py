@@ -91,7 +91,7 @@ METRICS: tuple[str, ...] = get_args(Metric)
 MAX_LABEL_CHARS = 160
 MAX_PERIOD_CHARS = 80
 MAX_VALUE_CHARS = 40
-MAX_LINE_ITEMS = 60
+MAX_LINE_ITEMS = 48  # a combined 3-period statement; small models fill lists to the cap
 MAX_NARRATIVE_CHARS = 400
 
 #: Identity tolerance: relative part (0.5 %) and absolute floor (one unit of the table's scale).
@@ -988,7 +988,7 @@ FINANCIALS: Task[Financials] = Task(
     format="csv",
     # One item per metric and period: the right answer for Apple's 3-year income statement is
     # about 1,500 tokens (SmolLM2 tokenizer), far over the 512 most small-model profiles allow.
-    max_tokens=2048,
+    max_tokens=1792,  # ~48 items of ~35 tokens plus narrative
     grounded_schema=grounded_financials_schema,
     postprocess=verify_financials,
 )
