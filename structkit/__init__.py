@@ -20,6 +20,7 @@ from ._api import (
     extract_clauses,
     run,
 )
+from ._batch import BatchSummary, run_batch
 from ._errors import (
     ConfigurationError,
     EngineRequestError,
@@ -57,6 +58,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "DIAGNOSIS",
     "FINANCIALS",
+    "BatchSummary",
     "Clause",
     "ClauseExtraction",
     "Completion",
@@ -82,6 +84,8 @@ __all__ = [
     "RecordTooLargeError",
     "RunOptions",
     "SchemaError",
+    "ServerEngine",
+    "StreamEvent",
     "StructkitError",
     "Task",
     "TemplateError",
@@ -100,15 +104,20 @@ __all__ = [
     "register_profile",
     "register_task",
     "run",
+    "run_batch",
+    "stream_task",
     "task_names",
     "token_counter",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # The embedded engine pulls in vLLM and torch; load it only when asked for.
-    if name == "VLLMEngine":
-        from .engines._vllm import VLLMEngine
+_LAZY_ENGINE_NAMES = ("VLLMEngine", "ServerEngine", "StreamEvent", "stream_task")
 
-        return VLLMEngine
+
+def __getattr__(name: str) -> Any:
+    # The embedded engine pulls in vLLM and torch, the server engine httpx: load them on use.
+    if name in _LAZY_ENGINE_NAMES:
+        from . import engines
+
+        return getattr(engines, name)
     raise AttributeError(f"module 'structkit' has no attribute {name!r}")

