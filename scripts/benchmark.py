@@ -8,6 +8,8 @@ Sections (``--sections``, comma-separated; printed as Markdown tables, in this o
   overhead     structkit.diagnose_many vs raw vllm.LLM.chat on the same prompts, constraints and
                seeds (records/s; ratio structkit/raw, target >= 0.95). Rounds alternate the order.
   batching     the same records in one run_task call vs one call per record (records/s).
+  batchsize    structkit.run_batch over the same 32 records (JSONL) with --batch-size 1, 8, 32
+               (records/s, one round each, fresh output each time).
   constrained  the same prompts with the JSON Schema enforced vs unconstrained (completion
                tokens/s, and the share of answers that parse as JSON).
   tokens       prompt tokens per record per rendering format (full prompt: template + record),
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("overhead", "batching", "constrained", "tokens", "prefix")
+SECTIONS = ("overhead", "batching", "batchsize", "constrained", "tokens", "prefix")
 FORMATS = ("json", "markdown", "csv", "kv", "text")
 
 
@@ -43,26 +45,27 @@ def _records(n: int, offset: int = 0) -> list[dict[str, Any]]:
 
 
 def _requests(engine: Any, records: list[dict[str, Any]], **changes: Any) -> list[Any]:
-    """Diagnosis requests as a user would write them by hand (prompt, schema, seeds)."""
+    """Diagnosis requests as a user would write them by hand: exactly the prompt, the grounded
+    schema and the seeds structkit sends for these records (so the comparison is like for like).
+    """
     import structkit
+    from structkit.adapters import load, render
     from structkit.engines import GenerationRequest
 
     task, profile = structkit.DIAGNOSIS, engine.profile
-    settings: dict[str, Any] = {
-        "json_schema": task.schema,
-        "max_tokens": profile.max_tokens,
-        "temperature": profile.temperature,
-        "top_p": profile.top_p,
-    }
-    settings.update(changes)
-    return [
-        GenerationRequest(
-            messages=task.prompt(json.dumps(r, separators=(",", ":")), profile=profile),
-            seed=7919 * i,
-            **settings,
-        )
-        for i, r in enumerate(records)
-    ]
+    requests = []
+    for i, raw in enumerate(records):
+        record = load(raw, record_id=f"#{i}")
+        settings: dict[str, Any] = {
+            "json_schema": task.schema_for(record, grounding=True),
+            "max_tokens": task.max_tokens or profile.max_tokens,
+            "temperature": profile.temperature,
+            "top_p": profile.top_p,
+        }
+        settings.update(changes)
+        messages = task.prompt(render(record, format=task.format), profile=profile)
+        requests.append(GenerationRequest(messages=messages, seed=7919 * i, **settings))
+    return requests
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -146,6 +149,43 @@ def bench_batching(engine: Any, rounds: int, n: int) -> dict[str, list[float]]:
             seconds, _ = _timed(fn)
             rps[name].append(n / seconds)
     return rps
+
+
+def bench_batchsize(engine: Any, sizes: tuple[int, ...] = (1, 8, 32)) -> dict[int, float]:
+    """Records/s of a real batch job (durable JSONL output) at several engine batch sizes."""
+    import tempfile
+
+    import structkit
+
+    records = _records(max(sizes), offset=1000)
+    results: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "records.jsonl"
+        source.write_text("".join(json.dumps(r) + "\n" for r in records))
+        structkit.run_batch(
+            "diagnosis",
+            source,
+            Path(tmp) / "warm.jsonl",
+            engine=engine,
+            batch_size=max(sizes),
+            progress=False,
+            max_attempts=1,
+        )
+        for size in sizes:
+            out = Path(tmp) / f"out-{size}.jsonl"
+            started = time.perf_counter()
+            summary = structkit.run_batch(
+                "diagnosis",
+                source,
+                out,
+                engine=engine,
+                batch_size=size,
+                progress=False,
+                max_attempts=1,
+            )
+            seconds = time.perf_counter() - started
+            results[size] = summary.total / seconds
+    return results
 
 
 def bench_constrained(engine: Any, rounds: int, n: int) -> dict[str, dict[str, list[float]]]:
@@ -322,6 +362,12 @@ def main() -> None:
             print(f"| {name} | {_fmt(values)} |")
         ratio = statistics.mean(rps["batched"]) / statistics.mean(rps["one by one"])
         print(f"batched / one-by-one: {ratio:.2f}x")
+    if "batchsize" in sections:
+        sizes = bench_batchsize(engine)
+        print("\n## batch jobs: 32 records through structkit.run_batch, by --batch-size")
+        print("| batch size | records/s |\n|---|---|")
+        for size, value in sizes.items():
+            print(f"| {size} | {value:.3f} |")
     if "constrained" in sections:
         figures = bench_constrained(engine, rounds, n)
         print(f"\n## constrained vs unconstrained decoding: {n} prompts, {rounds} rounds")
