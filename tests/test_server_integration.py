@@ -34,7 +34,7 @@ from structkit.engines._server import ServerEngine, stream_task
 
 from .conftest import EXAMPLES, FIXTURES
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.server]
 
 READY_TIMEOUT = 600.0
 #: The embedded engine's structured-output settings (compact JSON), so both engines decode alike.
