@@ -90,6 +90,25 @@ def test_diagnose_accepts_fhir_ccda_and_dataframe_records(real_engine):
                 assert len(item.pointers) >= len(item.evidence)
 
 
+def test_a_batch_of_long_records_is_chunk_prefilled_without_killing_the_engine(real_engine):
+    """Regression: seeded requests + chunked prefill killed vLLM's CPU engine core."""
+    from .conftest import FIXTURES
+
+    sources = [
+        FIXTURES / "synthea_r4_clemente_kreiger.json",
+        FIXTURES / "hl7_ccd.xml",
+        FIXTURES / "apple_fy2021_2023_income_statement.csv",
+        FIXTURES / "apple_fy2023_balance_sheet.csv",
+        EXAMPLES / "patient_record.json",
+    ]
+    outcomes = structkit.diagnose_many(sources, engine=real_engine, max_tokens=4, max_attempts=1)
+    assert sum(o.prompt_tokens for o in outcomes) > 6000  # more than one prefill step
+    for outcome in outcomes:
+        assert not isinstance(outcome.error, structkit.EngineRequestError), outcome.error
+        assert isinstance(outcome.error, TruncatedOutputError)  # 4 tokens cannot finish
+    structkit.diagnose({"age": 50, "complaint": "cough"}, engine=real_engine)  # still alive
+
+
 def test_financials_are_grounded_and_ratios_computed_in_code(real_engine):
     from .conftest import FIXTURES
 

@@ -94,6 +94,7 @@ class VLLMEngine:
         self._tokenizer: Any = None
         self._lock = threading.Lock()
         self.startup_seconds: float | None = None
+        self._on_cpu = _on_cpu()
 
     @property
     def model_name(self) -> str:
@@ -188,13 +189,18 @@ class VLLMEngine:
             else None
         )
         extra: dict[str, Any] = {}
+        # vLLM 0.32's CPU runner kills the engine core ("CPU Generator does not use offset")
+        # when a *seeded* request's prompt is chunk-prefilled, i.e. whenever a batch's new
+        # prompt tokens exceed one step's budget. On CPU, requests therefore draw from the
+        # engine's own seeded generator (runs stay repeatable; resamples still differ).
+        seed = None if self._on_cpu else request.seed
         if request.thinking_budget is not None and self._profile.reasoning:
             extra["thinking_token_budget"] = request.thinking_budget
         return SamplingParams(
             max_tokens=request.max_tokens,
             temperature=request.temperature,
             top_p=request.top_p,
-            seed=request.seed,
+            seed=seed,
             structured_outputs=structured,
             **extra,
         )
