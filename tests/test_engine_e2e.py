@@ -166,8 +166,14 @@ def think_engine():
 
 def test_reasoning_model_thinks_freely_then_answers_under_the_schema(think_engine, patient_record):
     # The budget forces </think> after 40 thinking tokens; only the answer is constrained.
+    # A 135M model sometimes loops inside a bounded string until max_tokens: several records
+    # and attempts make "at least one valid answer" a safe expectation.
     outcomes = structkit.diagnose_many(
-        [patient_record] * 2, engine=think_engine, thinking_budget=40, max_tokens=700
+        [patient_record] * 3,
+        engine=think_engine,
+        thinking_budget=40,
+        max_tokens=700,
+        max_attempts=3,
     )
     assert any(o.ok for o in outcomes), [str(o.error) for o in outcomes]
     for outcome in outcomes:
