@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from . import _api
+from ._api import RunOptions
 from ._errors import ConfigurationError, OutputError, StructkitError
 from ._profiles import DEFAULT_MODEL
 
@@ -227,15 +228,7 @@ def _run_batch(args: argparse.Namespace) -> int:
             progress=False if args.quiet else None,
             dry_run=args.dry_run,
             retry_failed=args.retry_failed,
-            model=args.model,
-            max_attempts=args.attempts,
-            max_tokens=args.max_tokens,
-            temperature=args.temperature,
-            seed=args.seed,
-            format=args.format,
-            samples=args.samples,
-            grounding=args.grounding,
-            thinking_budget=args.thinking_budget,
+            **_task_options(args),
         )
     except ConfigurationError as exc:
         print(f"structkit: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -259,10 +252,9 @@ def _configure_logging(verbose: bool) -> None:
     )
 
 
-def _run_one(args: argparse.Namespace, task: str) -> int:
-    (outcome,) = _api.run(
-        task,
-        [args.file],
+def _task_options(args: argparse.Namespace) -> RunOptions:
+    """The task options every task command shares (see ``_common``)."""
+    return RunOptions(
         model=args.model,
         max_attempts=args.attempts,
         max_tokens=args.max_tokens,
@@ -272,6 +264,14 @@ def _run_one(args: argparse.Namespace, task: str) -> int:
         samples=args.samples,
         grounding=args.grounding,
         thinking_budget=args.thinking_budget,
+    )
+
+
+def _run_one(args: argparse.Namespace, task: str) -> int:
+    (outcome,) = _api.run(
+        task,
+        [args.file],
+        **_task_options(args),
     )
     if outcome.error is not None:
         print(f"structkit: {type(outcome.error).__name__}: {outcome.error}", file=sys.stderr)
