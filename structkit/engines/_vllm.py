@@ -113,7 +113,7 @@ class VLLMEngine:
             return self._llm
 
     def _engine_args(self) -> dict[str, Any]:
-        on_cpu = _on_cpu()
+        on_cpu = self._on_cpu
         dtype = self._profile.dtype
         if dtype == "auto" and on_cpu:
             dtype = "float32"  # bf16 was ~3x slower than fp32 on AVX2-only CPUs

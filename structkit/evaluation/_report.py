@@ -184,6 +184,20 @@ def accuracy_svg(evaluation: Evaluation) -> str:
                 out.append(
                     f'<line class="err" x1="{cx:.1f}" x2="{cx:.1f}" y1="{lo:.1f}" y2="{hi:.1f}"/>'
                 )
+    return _close_plot(out, configs, centers, left=left, width=width, top=top, height=height)
+
+
+def _close_plot(
+    out: list[str],
+    configs: Sequence[ConfigResult],
+    centers: list[float],
+    *,
+    left: float,
+    width: float,
+    top: float,
+    height: float,
+) -> str:
+    """Both plots end alike: the x axis, the configuration labels, the closing tag."""
     out.append(
         f'<line class="axis" x1="{left}" x2="{left + width}" y1="{top + height}" '
         f'y2="{top + height}"/>'
@@ -254,13 +268,7 @@ def latency_svg(evaluation: Evaluation) -> str:
                 for v in outliers
             ]
         out.append("</g>")
-    out.append(
-        f'<line class="axis" x1="{left}" x2="{left + width}" y1="{top + height}" '
-        f'y2="{top + height}"/>'
-    )
-    out += _xlabels(configs, centers, top + height + 18)
-    out.append("</svg>")
-    return "\n".join(out)
+    return _close_plot(out, configs, centers, left=left, width=width, top=top, height=height)
 
 
 # --------------------------------------------------------------------------- HTML
