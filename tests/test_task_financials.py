@@ -53,6 +53,14 @@ def item(metric: str, label: str, period: str, value: str) -> dict[str, str]:
     return {"metric": metric, "source_label": label, "period": period, "value": value}
 
 
+def cell_triples(schema: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(label, period, value) of every decoding alternative of a grounded schema."""
+    return [
+        tuple(alt["properties"][k]["const"] for k in ("source_label", "period", "value"))
+        for alt in schema["$defs"]["LineItem"]["anyOf"]
+    ]
+
+
 def run(record: Record, text: str, *, grounding: bool = True) -> tuple[Financials, FakeEngine]:
     engine = FakeEngine(lambda request: text)
     (outcome,) = run_task(FINANCIALS, [record], engine=engine, grounding=grounding)
@@ -79,10 +87,48 @@ def test_decoding_schema_is_bounded_and_has_no_code_filled_fields():
 
 
 @needs_samples
-def test_grounded_schema_enumerates_labels_periods_and_numeric_cells():
+def test_grounded_schema_offers_exactly_the_numeric_cells():
     record = apple(BALANCE)
     schema = grounded_financials_schema(record, FINANCIALS.schema)
     Draft202012Validator.check_schema(schema)
+    assert unbounded_paths(schema) == []
+    alternatives = schema["$defs"]["LineItem"]["anyOf"]
+    triples = cell_triples(schema)
+    section = record.sections[0]
+    expected = [
+        (row[0].text, period, cell.text)
+        for row in section.rows
+        for period, cell in zip(section.columns[1:], row[1:], strict=True)
+        if parse_amount(cell.text) is not None
+    ]
+    assert triples == expected and len(triples) == 56
+    assert ("Total assets", FY23, "352583") in triples
+    assert schema["properties"]["line_items"]["maxItems"] == min(48, len(triples))
+    assert all(alt["properties"]["metric"]["enum"] == list(METRICS) for alt in alternatives)
+    assert FINANCIALS.schema_for(record, grounding=False) == FINANCIALS.schema
+    assert FINANCIALS.schema_for(record, grounding=True) == schema
+    # the base schema is not modified in place
+    assert "anyOf" not in FINANCIALS.schema["$defs"]["LineItem"]
+
+
+@needs_samples
+def test_grounded_schema_rejects_a_label_paired_with_another_cells_number():
+    validator = Draft202012Validator(grounded_financials_schema(apple(INCOME), FINANCIALS.schema))
+    right = item("revenue", "Net sales", FY23, "383285")
+    wrong_period = item("revenue", "Net sales", FY23, "394328")  # FY22's number
+    wrong_row = item("revenue", "Net sales", FY23, "96995")  # net income's number
+    assert validator.is_valid(json.loads(answer([right])))
+    assert not validator.is_valid(json.loads(answer([wrong_period])))
+    assert not validator.is_valid(json.loads(answer([wrong_row])))
+    extra = {**right, "grounded": True}
+    assert not validator.is_valid(json.loads(answer([extra])))
+
+
+@needs_samples
+def test_big_tables_fall_back_to_independent_enums(monkeypatch):
+    monkeypatch.setattr("structkit.tasks.financials.MAX_CELL_ALTERNATIVES", 10)
+    record = apple(BALANCE)
+    schema = grounded_financials_schema(record, FINANCIALS.schema)
     assert unbounded_paths(schema) == []
     props = schema["$defs"]["LineItem"]["properties"]
     section = record.sections[0]
@@ -91,10 +137,6 @@ def test_grounded_schema_enumerates_labels_periods_and_numeric_cells():
     values = props["value"]["enum"]
     assert {"352583", "290437", "62146", "-214"} <= set(values)
     assert "Total assets" not in values and len(values) == len(set(values))
-    assert FINANCIALS.schema_for(record, grounding=False) == FINANCIALS.schema
-    assert FINANCIALS.schema_for(record, grounding=True) == schema
-    # the base schema is not modified in place
-    assert "enum" not in FINANCIALS.schema["$defs"]["LineItem"]["properties"]["value"]
 
 
 def test_grounded_schema_without_a_table_allows_no_items():
@@ -112,10 +154,7 @@ def test_apple_income_statement_ratios_and_growth():
     spec = gold()["files"][INCOME]
     result, engine = run(apple(INCOME), answer(spec["items"], "income_statement"))
     (request,) = engine.calls[0]
-    assert (
-        "Net sales"
-        in request.json_schema["$defs"]["LineItem"]["properties"]["source_label"]["enum"]
-    )
+    assert ("Net sales", FY23, "383285") in cell_triples(request.json_schema)
     assert all(i.grounded for i in result.line_items)
     assert result.line_items[0].pointer == f"row=1;col={FY23}"
     assert result.value_of("revenue", FY23) == 383285
@@ -157,8 +196,8 @@ def test_roa_and_roe_when_both_statements_are_in_one_record():
     record = combine_statements(apple(INCOME), apple(BALANCE))
     items = gold()["files"][INCOME]["items"] + gold()["files"][BALANCE]["items"]
     result, engine = run(record, answer(items, "combined"))
-    enum = engine.calls[0][0].json_schema["$defs"]["LineItem"]["properties"]["source_label"]
-    assert {"Net sales", "Total assets"} <= set(enum["enum"])
+    labels = {label for label, _, _ in cell_triples(engine.calls[0][0].json_schema)}
+    assert {"Net sales", "Total assets"} <= labels
     assert all(i.grounded for i in result.line_items)
     r23 = result.ratios_for(FY23)
     assert r23 is not None
@@ -207,9 +246,14 @@ def test_value_not_in_the_table_is_flagged_ungrounded():
 
 
 @needs_samples
-def test_value_from_another_cell_is_ungrounded_even_with_grounded_decoding():
-    # The enums allow any label with any value; the pairing is checked in code.
-    result, _ = run(apple(INCOME), answer([item("revenue", "Net sales", FY23, "394328")]))
+def test_value_from_another_cell_fails_validation_with_grounding(monkeypatch):
+    mismatched = answer([item("revenue", "Net sales", FY23, "394328")])  # FY22's number
+    engine = FakeEngine(lambda request: mismatched)
+    (outcome,) = run_task(FINANCIALS, [apple(INCOME)], engine=engine, max_attempts=2)
+    assert isinstance(outcome.error, OutputValidationError) and outcome.error.attempts == 2
+    # With independent enums (big tables) decoding allows the pair; code flags it instead.
+    monkeypatch.setattr("structkit.tasks.financials.MAX_CELL_ALTERNATIVES", 10)
+    result, _ = run(apple(INCOME), mismatched)
     assert not result.line_items[0].grounded
     assert result.flags[0].kind == "ungrounded"
 

@@ -19,10 +19,10 @@ arithmetic. Everything numeric happens here, in :func:`verify_financials` (the t
    subtotals such as "Total current assets" equal the rows above them. So a broken statement is
    flagged even when the model missed every item.
 
-With grounding on (the default), :func:`grounded_financials_schema` narrows decoding so
-``source_label``, ``period`` and ``value`` can only be row labels, period headers and numeric cell
-texts of this very record. The code-filled fields are ``SkipJsonSchema``: they are not in the
-decoding schema, and the model cannot set them.
+With grounding on (the default), :func:`grounded_financials_schema` narrows decoding so that
+each line item's ``source_label``, ``period`` and ``value`` can only be the row label, column
+header and exact text of one numeric cell of this very record. The code-filled fields are
+``SkipJsonSchema``: they are not in the decoding schema, and the model cannot set them.
 
 Amounts stay in the table's units; ``scale``/``currency`` (from ``Record.meta``, else from the
 headers) say what they are. Ratios do not depend on the scale; the identity tolerance is 0.5 % or
@@ -39,7 +39,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
@@ -49,6 +49,7 @@ from ..adapters._record import Record, Section, Value
 
 __all__ = [
     "FINANCIALS",
+    "MAX_CELL_ALTERNATIVES",
     "METRICS",
     "Financials",
     "Flag",
@@ -430,41 +431,71 @@ def _units(record: Record, table: _Table) -> tuple[str | None, str | None]:
 # --------------------------------------------------------------------------- grounded schema
 
 
-def _dedupe(texts: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(texts))
+_T = TypeVar("_T")
+
+
+def _dedupe(items: Iterable[_T]) -> list[_T]:
+    return list(dict.fromkeys(items))
+
+
+#: Above this many numeric cells, one decoding alternative per cell makes the grammar too big to
+#: compile quickly; labels, periods and values are then enumerated independently instead.
+MAX_CELL_ALTERNATIVES = 400
 
 
 def grounded_financials_schema(record: Record, base_schema: dict[str, Any]) -> dict[str, Any]:
-    """``base_schema`` narrowed to ``record``: labels, periods and values become enums.
+    """``base_schema`` narrowed to ``record``: every line item can only name a real cell.
 
-    ``source_label`` can only be a row label, ``period`` a period column header, ``value`` the
-    exact text of a numeric cell. Which cell goes with which label is checked afterwards, in
-    :func:`verify_financials`. A record with no usable table allows no line items at all.
+    A line item is one of the record's numeric cells: ``anyOf`` one alternative per cell, whose
+    ``source_label``, ``period`` and ``value`` are that cell's row label, column header and exact
+    text (``const``). So decoding cannot pair a label with another row's number. Tables with more
+    than :data:`MAX_CELL_ALTERNATIVES` cells fall back to independent enums (any label, any
+    period, any numeric cell text); :func:`verify_financials` then catches mismatched pairs. Which
+    *metric* a cell is stays the model's call. A record with no usable table allows no items.
     """
     schema = copy.deepcopy(base_schema)
     table = _index(record)
-    rows = list(table.all_rows())
-    choices = {
-        "source_label": _dedupe(r.label for r in rows if len(r.label) <= MAX_LABEL_CHARS),
-        "period": [p for p in table.periods if 0 < len(p) <= MAX_PERIOD_CHARS],
-        "value": _dedupe(
-            c.text
-            for r in rows
-            for c in r.cells.values()
-            if c.amount is not None and 0 < len(c.text) <= MAX_VALUE_CHARS
-        ),
-    }
-    item = schema["$defs"][LineItem.__name__]["properties"]
-    if all(choices.values()):
-        for name, options in choices.items():
-            keep = {k: v for k, v in item[name].items() if k in ("title", "description")}
-            item[name] = {**keep, "type": "string", "enum": options}
-        # A table has at most one item per numeric cell; small models fill lists to the cap,
-        # so a cap sized to the table saves the tokens (and time) of padding items.
-        cells = sum(1 for r in rows for c in r.cells.values() if c.amount is not None)
-        schema["properties"]["line_items"]["maxItems"] = min(MAX_LINE_ITEMS, cells)
-    else:
-        schema["properties"]["line_items"]["maxItems"] = 0
+    rows = [r for r in table.all_rows() if len(r.label) <= MAX_LABEL_CHARS]
+    cells: list[tuple[str, str, str]] = _dedupe(
+        (r.label, c.period, c.text)
+        for r in rows
+        for c in r.cells.values()
+        if c.amount is not None
+        and 0 < len(c.text) <= MAX_VALUE_CHARS
+        and 0 < len(c.period) <= MAX_PERIOD_CHARS
+    )
+    line_items = schema["properties"]["line_items"]
+    if not cells:
+        line_items["maxItems"] = 0
+        return schema
+    # A table has at most one item per numeric cell; small models fill lists to the cap,
+    # so a cap sized to the table saves the tokens (and time) of padding items.
+    line_items["maxItems"] = min(MAX_LINE_ITEMS, len(cells))
+    item = schema["$defs"][LineItem.__name__]
+    props = item["properties"]
+
+    def narrowed(name: str, **constraint: Any) -> dict[str, Any]:
+        keep = {k: v for k, v in props[name].items() if k in ("title", "description")}
+        return {**keep, "type": "string", **constraint}
+
+    if len(cells) > MAX_CELL_ALTERNATIVES:
+        for index, name in enumerate(("source_label", "period", "value")):
+            props[name] = narrowed(name, enum=_dedupe(cell[index] for cell in cells))
+        return schema
+    base = {k: v for k, v in item.items() if k != "properties"}
+    item.clear()
+    item["anyOf"] = [
+        {
+            **base,
+            "properties": {
+                "metric": props["metric"],
+                "source_label": narrowed("source_label", const=label),
+                "period": narrowed("period", const=period),
+                "value": narrowed("value", const=text),
+            },
+        }
+        for label, period, text in cells
+    ]
     return schema
 
 
