@@ -13,7 +13,6 @@ before the timed rounds; start-up time is printed separately.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -24,10 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for tests/vllm_server.py, the launcher the integration tests use
 
-
-def _records(n: int) -> list[dict[str, Any]]:
-    record: dict[str, Any] = json.loads((ROOT / "examples" / "patient_record.json").read_text())
-    return [dict(record, visit=i) for i in range(n)]
+from benchmark import _fmt, _records  # noqa: E402  (scripts/ is on sys.path: run as a script)
 
 
 def _rounds(engine: Any, records: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
@@ -44,11 +40,6 @@ def _rounds(engine: Any, records: list[dict[str, Any]], rounds: int) -> dict[str
         valid += sum(o.ok for o in outcomes)
         tokens += sum(o.completion_tokens for o in outcomes)
     return {"rates": rates, "valid": valid, "total": len(records) * rounds, "tokens": tokens}
-
-
-def _fmt(rates: list[float]) -> str:
-    std = statistics.stdev(rates) if len(rates) > 1 else 0.0
-    return f"{statistics.mean(rates):.3f} ± {std:.3f}"
 
 
 def main() -> None:
