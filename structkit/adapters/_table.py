@@ -40,6 +40,7 @@ import pandas as pd
 
 from .._errors import ConfigurationError, InputError, RecordParseError, UnsafeInputError
 from ._record import Record, Section, Value
+from ._source import is_inline_text, read_source
 
 __all__ = [
     "DTYPES",
@@ -684,7 +685,7 @@ Source = str | bytes | os.PathLike[str]
 
 
 def _is_text(source: Source) -> bool:
-    return isinstance(source, str) and ("\n" in source or "\r" in source)
+    return isinstance(source, str) and is_inline_text(source)
 
 
 def _decode(data: bytes, *, encoding: str) -> str:
@@ -694,27 +695,11 @@ def _decode(data: bytes, *, encoding: str) -> str:
 
 
 def _load_text(source: Source, *, record_id: str, max_bytes: int, encoding: str) -> str:
-    if isinstance(source, str) and _is_text(source):
-        if len(source) > max_bytes or len(source.encode("utf-8", "surrogatepass")) > max_bytes:
-            raise UnsafeInputError(f"input is larger than {max_bytes} bytes", record_id=record_id)
-        return source.removeprefix("\ufeff")
-    if isinstance(source, bytes):
-        if len(source) > max_bytes:
-            raise UnsafeInputError(f"input is larger than {max_bytes} bytes", record_id=record_id)
-        return _decode(source, encoding=encoding)
-    path = Path(source)
-    try:
-        with path.open("rb") as handle:
-            if os.fstat(handle.fileno()).st_size > max_bytes:
-                raise UnsafeInputError(
-                    f"file is larger than {max_bytes} bytes", record_id=record_id
-                )
-            data = handle.read(max_bytes + 1)  # a pipe or a growing file has no honest size
-    except OSError as exc:
-        raise InputError(f"cannot read the CSV file: {exc.strerror}", record_id=record_id) from None
-    if len(data) > max_bytes:
-        raise UnsafeInputError(f"file is larger than {max_bytes} bytes", record_id=record_id)
-    return _decode(data, encoding=encoding)
+    read = read_source(source, record_id=record_id, default_id="csv", max_bytes=max_bytes)
+    if read.text is not None:
+        return read.text.removeprefix("\ufeff")
+    assert read.data is not None
+    return _decode(read.data, encoding=encoding)
 
 
 def _default_names(source: Source) -> tuple[str, str]:

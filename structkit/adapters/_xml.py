@@ -25,15 +25,14 @@ from __future__ import annotations
 import codecs
 import os
 import re
-import stat
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 from lxml import etree
 
 from .._errors import ConfigurationError, InputError, RecordParseError, UnsafeInputError
 from ._record import Record, Section, Value
+from ._source import read_source
 
 __all__ = ["parse_xml"]
 
@@ -57,40 +56,13 @@ def _load(
     source: str | bytes | os.PathLike[str], record_id: str | None, max_bytes: int
 ) -> tuple[bytes, str | None, str]:
     """Return (bytes, encoding the parser must use or None to detect, record id)."""
-    if isinstance(source, bytes | bytearray):
-        rid = record_id or "xml"
-        _check_size(len(source), max_bytes, rid)
-        return bytes(source), None, rid
-    if isinstance(source, str) and source.lstrip("\ufeff \t\r\n")[:1] in ("<", ""):
-        rid = record_id or "xml"
-        data = source.encode("utf-8")
-        _check_size(len(data), max_bytes, rid)
+    read = read_source(source, record_id=record_id, default_id="xml", max_bytes=max_bytes)
+    if read.text is not None:
         # The text is already decoded: an encoding named in its XML declaration no longer holds.
-        return data, "utf-8", rid
-    return _read_file(source, record_id, max_bytes)
-
-
-def _read_file(
-    source: str | os.PathLike[str], record_id: str | None, max_bytes: int
-) -> tuple[bytes, str | None, str]:
-    # A str that is not XML text is taken as a path; it is not echoed (it could be content).
-    is_text = isinstance(source, str)
-    try:
-        path = Path(source)
-        rid = record_id or path.name or "xml"
-        info = path.stat()
-    except (OSError, ValueError):
-        rid = record_id or ("xml" if is_text else Path(source).name or "xml")
-        message = "source is neither XML text nor a readable file" if is_text else "no such file"
-        raise RecordParseError(message, record_id=rid) from None
-    if not stat.S_ISREG(info.st_mode):
-        raise RecordParseError("not a regular file", record_id=rid)
-    _check_size(info.st_size, max_bytes, rid)
-    with path.open("rb") as handle:
-        # Read one byte past the limit: the file may have grown since stat().
-        data = handle.read(max_bytes + 1)
-    _check_size(len(data), max_bytes, rid)
-    return data, None, rid
+        data = read.text.encode("utf-8", "surrogatepass")
+        return data, "utf-8", read.record_id
+    assert read.data is not None
+    return read.data, None, read.record_id
 
 
 def _check_size(size: int, max_bytes: int, record_id: str) -> None:
