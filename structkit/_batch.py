@@ -35,8 +35,10 @@ from typing_extensions import Unpack
 
 from ._api import RunOptions, _engine
 from ._ask import CHAT_MARKUP_TOKENS
+from ._engine import Engine
 from ._errors import (
     ConfigurationError,
+    DuplicateIdError,
     EngineRequestError,
     InputError,
     ModelError,
@@ -52,7 +54,6 @@ from .adapters._json import iter_jsonl
 from .adapters._load import _is_dataframe, load
 from .adapters._record import Record, Section, Value
 from .adapters._render import FORMATS, fit_to_budget, render
-from .engines._base import Engine
 
 if TYPE_CHECKING:  # pandas and numpy load when a job needs them, not with `import structkit`
     import pandas as pd
@@ -70,10 +71,6 @@ _MAX_CHUNK_FACTOR = 8
 
 Item = Record | InputError | Path  # a Path is loaded only if its id is not skipped
 Line = dict[str, Any]
-
-
-class DuplicateIdError(InputError):
-    """An earlier record of the same job has this id; the later one gets ``<id>#dup<n>``."""
 
 
 @dataclass
