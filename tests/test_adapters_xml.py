@@ -15,7 +15,8 @@ import pytest
 from lxml import etree
 
 from structkit import ConfigurationError, RecordParseError, UnsafeInputError
-from structkit.adapters import FORMATS, Record, Value, _xml, render
+from structkit.adapters import FORMATS, Record, Value, render
+from structkit.adapters import _xml_safe as _xml
 from structkit.adapters._xml import parse_xml
 
 from .conftest import FIXTURES
