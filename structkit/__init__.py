@@ -46,7 +46,16 @@ from ._errors import (
 from ._prepare import prepare_default_model
 from ._profiles import DEFAULT_MODEL, ModelProfile, profile_for, register_profile
 from ._runner import Outcome
-from ._task import Answers, Question, QuestionContext, Task, get_task, register_task, task_names
+from ._task import (
+    Answers,
+    Question,
+    QuestionContext,
+    Task,
+    TaskCommand,
+    get_task,
+    register_task,
+    task_names,
+)
 from ._tokens import token_counter
 from .engines import Completion, Engine, FakeEngine, GenerationRequest
 from .tasks.clauses import CLAUSES, Clause, ClauseExtraction
@@ -95,6 +104,7 @@ __all__ = [
     "StreamEvent",
     "StructkitError",
     "Task",
+    "TaskCommand",
     "TemplateError",
     "ThinkingBudgetError",
     "TruncatedOutputError",
