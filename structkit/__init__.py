@@ -45,6 +45,7 @@ from ._errors import (
 )
 from ._prepare import prepare_default_model
 from ._profiles import DEFAULT_MODEL, ModelProfile, profile_for, register_profile
+from ._prompt import fence, render_template
 from ._runner import Outcome
 from ._task import (
     Answers,
@@ -115,11 +116,13 @@ __all__ = [
     "diagnose",
     "diagnose_many",
     "extract_clauses",
+    "fence",
     "get_task",
     "prepare_default_model",
     "profile_for",
     "register_profile",
     "register_task",
+    "render_template",
     "run",
     "run_batch",
     "stream_task",
