@@ -72,6 +72,7 @@ __all__ = [
     "Financials",
     "GenerationRequest",
     "InputError",
+    "LlamaCppEngine",
     "ModelError",
     "ModelNotFoundError",
     "ModelPreparationError",
@@ -111,7 +112,7 @@ __all__ = [
 ]
 
 
-_LAZY_ENGINE_NAMES = ("VLLMEngine", "ServerEngine", "StreamEvent", "stream_task")
+_LAZY_ENGINE_NAMES = ("LlamaCppEngine", "VLLMEngine", "ServerEngine", "StreamEvent", "stream_task")
 
 
 def __getattr__(name: str) -> Any:

@@ -166,7 +166,7 @@ class LlamaCppEngine:
         # instead of 14 measured on 2 shared cores); passive waiting costs little when idle.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
-            import xllamacpp
+            import xllamacpp  # type: ignore[import-untyped,import-not-found,unused-ignore]
         except ImportError as exc:
             raise EngineUnavailableError(
                 "the llama.cpp engine needs the xllamacpp package: pip install xllamacpp "
