@@ -277,6 +277,11 @@ class _Job:
         return self.engine
 
 
+def _named_engine(engine: Engine | str | None, model: Any) -> Engine | None:
+    """An engine given by name is looked up now (engines start lazily, so this costs nothing)."""
+    return _engine(engine, model) if isinstance(engine, str) else engine
+
+
 def _line(rid: str, error: StructkitError | None, value: Any = None, attempts: int = 0) -> Line:
     result = value.model_dump(mode="json") if value is not None else None
     status, problem = ("ok", None) if error is None else ("error", _error(error))
@@ -432,7 +437,7 @@ def run_batch(
     _check_export(export)
     job = _Job(
         task=get_task(task) if isinstance(task, str) else task,
-        engine=settings.pop("engine", None),
+        engine=_named_engine(settings.pop("engine", None), settings.get("model")),
         model=settings.pop("model", None),
         settings=settings,
     )
