@@ -9,6 +9,7 @@ from typing import Any, TypedDict, TypeVar
 from pydantic import BaseModel
 from typing_extensions import Unpack
 
+from ._audit import attach_audits, run_audit, utc_now
 from ._runner import Outcome, run_task
 from ._task import Task, get_task, register_task
 from .engines._base import Engine
@@ -88,7 +89,10 @@ def _run(
 ) -> list[Outcome[M]]:
     settings: dict[str, Any] = dict(options)
     engine = _engine(settings.pop("engine", None), settings.pop("model", None))
-    return run_task(task, records, engine=engine, record_ids=record_ids, **settings)
+    started = utc_now()
+    outcomes = run_task(task, records, engine=engine, record_ids=record_ids, **settings)
+    attach_audits(outcomes, run_audit(task, engine, settings), started=started)
+    return outcomes
 
 
 def run(
