@@ -51,6 +51,8 @@ def source_path(line: dict[str, Any], root: Path | None, sandbox: Sandbox) -> Pa
     rid = str(line.get("id", ""))
     if root.is_dir():
         candidate = root / rid
+        if not candidate.resolve().is_relative_to(root.resolve()):
+            return None  # an id such as "../x" names a file outside its own source folder
     elif root.is_file() and root.suffix.lower() in DIR_SUFFIXES and rid == root.name:
         candidate = root
     else:  # a CSV/JSONL batch source: its rows are not files of their own

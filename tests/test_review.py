@@ -1,0 +1,163 @@
+"""The review session and server without a browser: items and what they cite, decisions saved
+durably and turned into gold that the eval harness scores, and the server's refusals."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from structkit import FakeEngine
+from structkit.cli import main
+from structkit.evaluation import evaluate, load_dataset
+from structkit.review import ReviewServer, ReviewSession, split_items
+from structkit.review._server import safe_json
+
+from .review_fixtures import SCRIPT, contract_results, statement_results
+from .schema_answers import respond
+
+
+def request(
+    server: ReviewServer,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes]:
+    port = int(server.url.rsplit(":", 1)[1].strip("/"))
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    data = None if body is None else json.dumps(body).encode()
+    sent = {"Content-Type": "application/json"} if body is not None else {}
+    connection.request(method, path, body=data, headers={**sent, **(headers or {})})
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def test_items_cite_by_the_provenance_conventions() -> None:
+    result = {
+        "clauses": [{"clause_type": "Parties", "text": "A", "start": 4, "end": 9}],
+        "line_items": [{"metric": "revenue", "pointer": "row=3;col=2023", "value": "1"}],
+        "differential": [{"condition": "x", "evidence_pointers": ["/entry/0/resource", "/a/@v"]}],
+        "flags": [{"kind": "identity", "source": "table", "pointers": ["row=1;col=2022"]}],
+        "summary": "chars=0-5 is a reference, /not/a/pointer is text",
+        "ratios": [{"period": "2023", "net_margin": 0.1}],
+    }
+    items = {i.path: i for i in split_items(result, decoded=frozenset(result) - {"ratios"})}
+    assert items["/clauses/0"].cites == ["chars=4-9"]
+    assert items["/line_items/0"].cites == ["row=3;col=2023"]
+    assert items["/differential/0"].cites == ["/entry/0/resource", "/a/@v"]
+    assert items["/summary"].cites == []  # free text is not a citation
+    assert items["/flags/0"].origin == "code"  # says it came from the table
+    assert items["/ratios/0"].origin == "code"  # not in the decoding schema
+    assert items["/line_items/0"].origin == "model"
+
+
+def test_statement_items_mark_code_computed_fields(tmp_path: Path) -> None:
+    session = ReviewSession(statement_results(tmp_path))
+    record = session.record(0)
+    origins = {i["path"].split("/")[1]: i["origin"] for i in record["items"]}
+    assert origins["line_items"] == "model" and origins["statement"] == "model"
+    assert all(origins[name] == "code" for name in ("periods", "scale") if name in origins)
+    cells = {p for row in record["source"]["sections"][0]["rows"] for p in (c["p"] for c in row)}
+    cited = {c for i in record["items"] for c in i["cites"]}
+    assert cited and cited <= cells  # every cited cell is a cell of the shown table
+
+
+def test_decisions_are_durable_and_become_gold_the_harness_scores(tmp_path: Path) -> None:
+    results = contract_results(tmp_path, hostile=False)
+    session = ReviewSession(results)
+    record = session.record(0)
+    first, second = (i["path"] for i in record["items"][:2])
+    session.decide(record_id=record["id"], item=first, action="accept")
+    assert not session.gold_path.exists() or not session.gold_path.read_text().strip()
+    corrected = dict(record["items"][1]["value"], clause_type="Governing Law")
+    session.decide(record_id=record["id"], item=second, action="correct", value=corrected)
+
+    log = [json.loads(x) for x in session.decisions_path.read_text().splitlines()]
+    assert [d["action"] for d in log] == ["accept", "correct"]
+    reopened = ReviewSession(results)  # a new server process finds the decisions
+    assert reopened.record(0)["review"] == "done"
+    assert reopened.listing(review="done")["total"] == 1
+
+    (item,) = load_dataset(session.gold_path)
+    assert item.id == record["id"] and isinstance(item.input, Path) and item.input.is_file()
+    spans = item.gold["spans"]
+    assert [s["clause_type"] for s in spans] == ["Document Name", "Governing Law"]
+    evaluation = evaluate("clauses", session.gold_path, engines=[FakeEngine(respond)], warmup=False)
+    stat = evaluation.configs[0].stat("clauses_f1")
+    assert stat is not None and 0.0 < stat.mean < 1.0  # one of two reviewed spans matches
+
+
+def test_rejected_items_leave_the_gold(tmp_path: Path) -> None:
+    session = ReviewSession(contract_results(tmp_path, hostile=False))
+    record = session.record(1)
+    for index, item in enumerate(record["items"]):
+        action = "reject" if index == 0 else "accept"
+        session.decide(record_id=record["id"], item=item["path"], action=action)
+    (item,) = load_dataset(session.gold_path)
+    assert len(item.gold["spans"]) == len(record["items"]) - 1
+
+
+def test_bad_decisions_are_refused(tmp_path: Path) -> None:
+    session = ReviewSession(contract_results(tmp_path, hostile=False))
+    rid = session.record(0)["id"]
+    with pytest.raises(KeyError):
+        session.decide(record_id=rid, item="/nope/0", action="accept")
+    with pytest.raises(ValueError):
+        session.decide(record_id=rid, item="/clauses/0", action="delete")
+
+
+def test_server_refuses_paths_outside_hosts_and_forms(tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("not for the reviewer")
+    work = tmp_path / "work"
+    work.mkdir()
+    server = ReviewServer(ReviewSession(contract_results(work)), port=0).start()
+    try:
+        assert request(server, "GET", "/file/contracts/contract-01.txt")[0] == 200
+        for path in (
+            "/file/../secret.txt",
+            "/file/%2e%2e/secret.txt",
+            "/file/" + str(tmp_path / "secret.txt"),
+            "/file//etc/passwd",
+            "/file/contracts/../../secret.txt",
+        ):
+            status, body = request(server, "GET", path)
+            assert status == 403 and b"not for the reviewer" not in body, path
+        assert request(server, "GET", "/", headers={"Host": "evil.example:80"})[0] == 403
+        status, _ = request(server, "GET", "/api/record/0")
+        assert status == 200
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        decision = {"id": "contract-01.txt", "item": "/clauses/0", "action": "accept"}
+        status, _ = request(server, "POST", "/api/decision", decision, headers=form)
+        assert status == 415
+        assert request(server, "POST", "/api/decision", decision)[0] == 200
+        _, page = request(server, "GET", "/")
+        assert b'<script src="/app.js"></script>' in page
+    finally:
+        server.close()
+
+
+def test_a_record_id_cannot_reach_outside_its_source_folder(tmp_path: Path) -> None:
+    results = contract_results(tmp_path, hostile=False)
+    (tmp_path / "outside.txt").write_text("outside")
+    line = json.loads(results.read_text().splitlines()[0])
+    line["id"] = "../outside.txt"
+    with results.open("a") as handle:
+        handle.write(json.dumps(line) + "\n")
+    session = ReviewSession(results)
+    shown = session.record(session.index["../outside.txt"])
+    assert shown["source"]["kind"] == "missing" and "outside" not in json.dumps(shown["source"])
+
+
+def test_static_page_embeds_record_text_as_inert_json(tmp_path: Path) -> None:
+    results = contract_results(tmp_path)
+    out = tmp_path / "review.html"
+    assert main(["review", "--static", str(results), "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert SCRIPT not in page and "document.title='pwned'" in page  # there, but escaped
+    assert page.count("<script") == 2  # the data block and the app, nothing from the records
+    assert "Content-Security-Policy" in page
+    assert "</script>" not in safe_json({"x": "</script><!--"})
