@@ -161,3 +161,33 @@ def test_static_page_embeds_record_text_as_inert_json(tmp_path: Path) -> None:
     assert page.count("<script") == 2  # the data block and the app, nothing from the records
     assert "Content-Security-Policy" in page
     assert "</script>" not in safe_json({"x": "</script><!--"})
+
+
+def many(results: Path, count: int) -> Path:
+    """A results file of ``count`` lines made from one real line: alternate errors, ids unique."""
+    line = json.loads(results.read_text().splitlines()[0])
+    out = results.with_name("many.jsonl")
+    with out.open("w") as handle:
+        for n in range(count):
+            copy = dict(line, id=f"r{n:05d}")
+            if n % 3 == 0:
+                copy.update(
+                    status="error",
+                    result=None,
+                    error={"type": "OutputError", "message": "no valid answer"},
+                )
+            handle.write(json.dumps(copy) + "\n")
+    return out
+
+
+def test_thousands_of_records_page_and_filter(tmp_path: Path) -> None:
+    session = ReviewSession(many(contract_results(tmp_path, hostile=False), 3000))
+    page = session.listing(offset=2950, limit=50)
+    assert page["total"] == 3000 and len(page["rows"]) == 50
+    assert page["rows"][-1]["id"] == "r02999"
+    errors = session.listing(status="error", limit=10)
+    assert errors["total"] == 1000 and all(r["status"] == "error" for r in errors["rows"])
+    assert session.listing(flag="OutputError")["total"] == 1000
+    assert session.listing(task="clauses")["total"] == 3000
+    assert session.listing(review="todo")["total"] == 3000
+    assert session.facets()["status"] == ["error", "ok"]

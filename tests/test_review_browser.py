@@ -169,3 +169,65 @@ def test_screenshots_for_the_docs(page: Any, tmp_path: Path) -> None:
             page.screenshot(path=str(ROOT / "docs" / name))
         finally:
             server.close()
+
+
+def test_paging_filters_and_choosing_another_cell_or_span(page: Any, tmp_path: Path) -> None:
+    statements = ReviewSession(statement_results(tmp_path / "s"))
+    server = ReviewServer(statements, port=0).start()
+    try:
+        page.goto(server.url)
+        wait_ready(page)
+        page.locator(".item[data-path='/line_items/0']").click()
+        page.keyboard.press("c")
+        page.wait_for_selector("#editor:focus")
+        cell = page.locator("#source td[data-pointer='row=3;col=Dec. 31, 2022']")
+        expected = cell.inner_text()
+        cell.click()  # cite another cell: its pointer and text replace the old ones
+        page.locator("#editor").focus()
+        page.keyboard.press("Control+Enter")
+        item(page, "/line_items/0").locator(".decision", has_text="correct").wait_for()
+        assert page.errors == []
+    finally:
+        server.close()
+    saved = statements.decided[statements.record(0)["id"]]["/line_items/0"]["value"]
+    assert saved["pointer"] == "row=3;col=Dec. 31, 2022" and saved["value"] == expected
+
+    contracts = ReviewSession(contract_results(tmp_path / "c"))
+    server = ReviewServer(contracts, port=0).start()
+    try:
+        page.goto(server.url)
+        wait_ready(page)
+        page.keyboard.press("c")
+        page.wait_for_selector("#editor:focus")
+        text = contracts.record(0)["source"]["text"]
+        start = text.index("Effective Date")
+        # Select "Effective Date" in the shown source, as a reviewer's drag would.
+        page.evaluate(
+            """([start, length]) => {
+                const spans = [...document.querySelectorAll('#source-text span')];
+                const span = spans.filter((s) => +s.dataset.start <= start).pop();
+                const node = span.firstChild, offset = start - +span.dataset.start;
+                const range = document.createRange();
+                range.setStart(node, offset);
+                range.setEnd(node, offset + length);
+                getSelection().removeAllRanges();
+                getSelection().addRange(range);
+            }""",
+            [start, len("Effective Date")],
+        )
+        page.locator("#editor").focus()
+        page.keyboard.press("Alt+s")
+        page.keyboard.press("Control+Enter")
+        item(page, "/clauses/0").locator(".decision", has_text="correct").wait_for()
+        page.select_option("#filter-review", "partial")  # filters: only the record decided
+        page.locator(".rec").nth(1).wait_for(state="detached")
+        assert page.locator(".rec").count() == 1
+        page.select_option("#filter-review", "")
+        page.locator(".rec").nth(2).wait_for()
+        assert page.locator(".rec").count() == 3
+        assert page.errors == []
+    finally:
+        server.close()
+    saved = contracts.decided["contract-01.txt"]["/clauses/0"]["value"]
+    end = start + len("Effective Date")
+    assert (saved["start"], saved["end"], saved["text"]) == (start, end, "Effective Date")
