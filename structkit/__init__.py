@@ -23,6 +23,8 @@ from ._api import (
 from ._batch import BatchSummary, run_batch
 from ._errors import (
     ConfigurationError,
+    DatasetError,
+    DuplicateIdError,
     EngineRequestError,
     EngineUnavailableError,
     InputError,
@@ -64,8 +66,10 @@ __all__ = [
     "ClauseExtraction",
     "Completion",
     "ConfigurationError",
+    "DatasetError",
     "Diagnosis",
     "DifferentialItem",
+    "DuplicateIdError",
     "Engine",
     "EngineRequestError",
     "EngineUnavailableError",
@@ -114,7 +118,7 @@ __all__ = [
 ]
 
 
-_LAZY_ENGINE_NAMES = ("VLLMEngine", "ServerEngine", "StreamEvent", "stream_task")
+_LAZY_ENGINE_NAMES = ("VLLMEngine", "ServerEngine", "StreamEvent")
 
 
 def __getattr__(name: str) -> Any:
@@ -123,4 +127,8 @@ def __getattr__(name: str) -> Any:
         from . import engines
 
         return getattr(engines, name)
+    if name == "stream_task":
+        from ._stream import stream_task
+
+        return stream_task
     raise AttributeError(f"module 'structkit' has no attribute {name!r}")

@@ -10,9 +10,9 @@ from pydantic import BaseModel
 from typing_extensions import Unpack
 
 from ._audit import attach_audits, run_audit, utc_now
+from ._engine import Engine
 from ._runner import Outcome, run_task
 from ._task import Task, get_task, register_task
-from .engines._base import Engine
 from .tasks.clauses import CLAUSES, ClauseExtraction
 from .tasks.diagnosis import DIAGNOSIS, Diagnosis
 from .tasks.financials import FINANCIALS, Financials

@@ -32,9 +32,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ._engine import Engine
 from ._sampling import answer_budget
 from ._task import Task
-from .engines._base import Engine
 
 __all__ = [
     "AuditChange",

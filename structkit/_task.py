@@ -26,13 +26,13 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from ._engine import Message
 from ._errors import ConfigurationError, OutputError
 from ._profiles import ModelProfile
 from ._prompt import fence, render_template
 from ._schema import output_schema
 from .adapters._record import Record
 from .adapters._render import FORMATS
-from .engines._base import Message
 
 __all__ = [
     "Answers",
