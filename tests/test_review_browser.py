@@ -155,17 +155,25 @@ def test_static_page_is_read_only_and_inert(page: Any, tmp_path: Path) -> None:
     not os.environ.get("STRUCTKIT_REVIEW_SCREENSHOTS"), reason="set to refresh docs/ screenshots"
 )
 def test_screenshots_for_the_docs(page: Any, tmp_path: Path) -> None:
-    statements = ("statement-08.csv", "statement-01.csv")
-    for name, results, show in (
-        ("review-contract.png", contract_results(tmp_path / "c", hostile=False), "/clauses/1"),
-        ("review-statement.png", statement_results(tmp_path / "s", statements), "/flags/0"),
+    statements = ("statement-01.csv", "statement-08.csv")  # 08 breaks an identity
+    for name, results, record, shown in (
+        ("review-contract.png", contract_results(tmp_path / "c", hostile=False), "contract-01", ""),
+        (
+            "review-statement.png",
+            statement_results(tmp_path / "s", statements),
+            "statement-08",
+            '"identity"',
+        ),
     ):
         server = ReviewServer(ReviewSession(results), port=0).start()
         try:
             page.goto(server.url)
             wait_ready(page)
+            page.locator(".rec", has_text=record).click()
+            page.wait_for_selector(f"#record-head h2:text('{record}')")
             page.keyboard.press("a")  # one decision, to show how it looks
-            item(page, show).click()
+            if shown:  # a code-computed item and the cells it cites
+                page.locator(".item", has_text=shown).first.click()
             page.wait_for_timeout(300)
             page.screenshot(path=str(ROOT / "docs" / name))
         finally:
