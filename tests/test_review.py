@@ -16,7 +16,7 @@ from structkit.evaluation import evaluate, load_dataset
 from structkit.review import ReviewServer, ReviewSession, split_items
 from structkit.review._server import safe_json
 
-from .review_fixtures import SCRIPT, contract_results, statement_results
+from .review_fixtures import ROOT, SCRIPT, contract_results, statement_results
 from .schema_answers import respond
 
 
@@ -191,3 +191,26 @@ def test_thousands_of_records_page_and_filter(tmp_path: Path) -> None:
     assert session.listing(task="clauses")["total"] == 3000
     assert session.listing(review="todo")["total"] == 3000
     assert session.facets()["status"] == ["error", "ok"]
+
+
+def test_fhir_and_ccda_citations_resolve_to_shown_fields(tmp_path: Path) -> None:
+    from structkit import run_batch
+
+    source = tmp_path / "records"
+    source.mkdir()
+    for name in ("fhir_bundle.json", "ccda_discharge.xml", "patient_record.json"):
+        (source / name).write_bytes((ROOT / "examples" / name).read_bytes())
+    out = tmp_path / "dx.jsonl"
+    run_batch("diagnosis", source, out, engine=FakeEngine(respond), progress=False)
+    session = ReviewSession(out)
+    cited = 0
+    for number in range(len(session.entries)):
+        record = session.record(number)
+        shown = [v["p"] for s in record["source"]["sections"] for v in s["values"]]
+        shown += [c["p"] for s in record["source"]["sections"] for row in s["rows"] for c in row]
+        for item in record["items"]:
+            for cite in item["cites"]:
+                cited += 1
+                covers = [p for p in shown if p == cite or p.startswith((cite + "/", cite + "@"))]
+                assert covers, (record["id"], cite)
+    assert cited >= 3

@@ -128,8 +128,9 @@ function setStatus(text) {
 }
 
 async function openRecord(n) {
+  const token = (state.loading = (state.loading || 0) + 1);
   const record = await loadRecord(n);
-  if (!record) return;
+  if (!record || token !== state.loading) return; // a later click won
   state.record = record;
   state.current = 0;
   state.editing = false;
