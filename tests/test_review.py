@@ -116,6 +116,7 @@ def test_server_refuses_paths_outside_hosts_and_forms(tmp_path: Path) -> None:
     work.mkdir()
     server = ReviewServer(ReviewSession(contract_results(work)), port=0).start()
     try:
+        assert server.url.startswith("http://127.0.0.1:")  # loopback only, never 0.0.0.0
         assert request(server, "GET", "/file/contracts/contract-01.txt")[0] == 200
         for path in (
             "/file/../secret.txt",

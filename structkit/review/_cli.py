@@ -67,7 +67,13 @@ def run_review_command(args: argparse.Namespace) -> int:
         os.replace(tmp, target)
         print(f"wrote {target} ({len(session.entries)} records)", file=sys.stderr)
         return EXIT_OK
-    server = ReviewServer(session, port=args.port)
+    try:
+        server = ReviewServer(session, port=args.port)
+    except OSError as exc:  # e.g. the port is taken
+        print(
+            f"structkit: cannot listen on 127.0.0.1:{args.port} ({exc.strerror})", file=sys.stderr
+        )
+        return EXIT_USAGE
     print(
         f"structkit review: {server.url}  (Ctrl+C stops; decisions: "
         f"{session.decisions_path.name}, gold: {session.gold_path.name})",
