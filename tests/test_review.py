@@ -39,7 +39,10 @@ def request(
 def test_items_cite_by_the_provenance_conventions() -> None:
     result = {
         "clauses": [{"clause_type": "Parties", "text": "A", "start": 4, "end": 9}],
-        "line_items": [{"metric": "revenue", "pointer": "row=3;col=2023", "value": "1"}],
+        "line_items": [
+            {"metric": "revenue", "pointer": "row=3;col=2023", "value": "1"},
+            {"metric": "net_income", "pointer": "row=9;col=2023", "mapped_by": "lexicon"},
+        ],
         "differential": [{"condition": "x", "evidence_pointers": ["/entry/0/resource", "/a/@v"]}],
         "flags": [{"kind": "identity", "source": "table", "pointers": ["row=1;col=2022"]}],
         "summary": "chars=0-5 is a reference, /not/a/pointer is text",
@@ -53,6 +56,7 @@ def test_items_cite_by_the_provenance_conventions() -> None:
     assert items["/flags/0"].origin == "code"  # says it came from the table
     assert items["/ratios/0"].origin == "code"  # not in the decoding schema
     assert items["/line_items/0"].origin == "model"
+    assert items["/line_items/1"].origin == "code"  # mapped by code, not the model
 
 
 def test_statement_items_mark_code_computed_fields(tmp_path: Path) -> None:

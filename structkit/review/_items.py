@@ -11,7 +11,8 @@ conventions (:mod:`structkit.adapters._record`):
   pair of character offsets;
 - an item is **code-computed** when its top-level field is not in the schema the model decodes
   (``SkipJsonSchema`` fields: ratios, growth, flags, scores), or when it says so itself
-  (``"source": "table"``/``"code"``, ``"mapped_by": "code"``, ``"computed": true``).
+  (``"source": "table"``/``"code"``, ``"mapped_by"`` other than ``"model"`` such as
+  ``"xbrl"``/``"lexicon"``, ``"computed": true``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = ["Item", "citations", "decoded_fields", "flags_of", "split_items"]
 CELL = re.compile(r"row=\d+;col=.+")
 CHARS = re.compile(r"chars=(\d+)-(\d+)")
 _CODE_SOURCES = ("table", "code", "computed", "rule", "rules")
+_MODEL_MAKERS = ("model", "llm")
 
 
 @dataclass
@@ -77,9 +79,12 @@ def citations(value: Any, *, under_pointer_key: bool = False) -> Iterator[str]:
 def _says_code(value: Any) -> bool:
     if not isinstance(value, dict):
         return False
+    # ``mapped_by``/``origin`` name who made the item: anything but the model is code
+    # (financials: "xbrl", "lexicon"); ``source`` is only trusted for the known code values.
+    makers = [value.get(key) for key in ("mapped_by", "origin", "computed_by")]
     return (
         value.get("source") in _CODE_SOURCES
-        or value.get("mapped_by") in _CODE_SOURCES
+        or any(isinstance(m, str) and m not in _MODEL_MAKERS for m in makers)
         or value.get("computed") is True
     )
 
