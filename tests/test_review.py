@@ -219,3 +219,23 @@ def test_fhir_and_ccda_citations_resolve_to_shown_fields(tmp_path: Path) -> None
                 covers = [p for p in shown if p == cite or p.startswith((cite + "/", cite + "@"))]
                 assert covers, (record["id"], cite)
     assert cited >= 3
+
+
+def test_a_reviewed_statement_scores_as_financials_gold(tmp_path: Path) -> None:
+    session = ReviewSession(statement_results(tmp_path))
+    record = session.record(0)
+    model_items = [i for i in record["items"] if i["origin"] == "model"]
+    line_items = [i for i in model_items if i["path"].startswith("/line_items/")]
+    assert line_items
+    fixed = dict(line_items[0]["value"], value="(1,234)")  # the reviewer reads another number
+    for item in model_items:
+        if item is line_items[0]:
+            session.decide(record_id=record["id"], item=item["path"], action="correct", value=fixed)
+        else:
+            session.decide(record_id=record["id"], item=item["path"], action="accept")
+    (gold,) = load_dataset(session.gold_path)
+    metric, period = fixed["metric"], fixed["period"]
+    assert gold.gold["values"][metric][period] == -1234.0
+    evaluation = evaluate("financials", [gold], engines=[FakeEngine(respond)], warmup=False)
+    value_acc = evaluation.configs[0].stat("value_acc")
+    assert value_acc is not None and 0.0 <= value_acc.mean < 1.0  # the fake misses the fix
