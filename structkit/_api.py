@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from typing_extensions import Unpack
 
 from . import tasks as _builtin  # noqa: F401  (importing it registers the built-in tasks)
+from ._audit import attach_audits, run_audit, utc_now
 from ._engine import Engine
 from ._runner import Outcome, run_task
 from ._task import Task, get_task
@@ -89,7 +90,10 @@ def _run(
 ) -> list[Outcome[M]]:
     settings: dict[str, Any] = dict(options)
     engine = _engine(settings.pop("engine", None), settings.pop("model", None))
-    return run_task(task, records, engine=engine, record_ids=record_ids, **settings)
+    started = utc_now()
+    outcomes = run_task(task, records, engine=engine, record_ids=record_ids, **settings)
+    attach_audits(outcomes, run_audit(task, engine, settings), started=started)
+    return outcomes
 
 
 def run(

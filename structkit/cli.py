@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .evaluation._cli import add_eval_parser  # light: no engine import
 
     add_eval_parser(sub)
+    from .review._cli import add_review_parsers  # light: the app loads when it runs
+
+    add_review_parsers(sub)
     sub.add_parser("tasks", help="list registered tasks")
     sub.add_parser(
         "prepare-model",
@@ -302,6 +305,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "batch":
             return _run_batch(args)
+        if args.command in ("review", "audit"):
+            from .review._cli import run_audit_command, run_review_command
+
+            return run_review_command(args) if args.command == "review" else run_audit_command(args)
         if args.command == "eval":
             from .evaluation._cli import run_eval
 
