@@ -40,7 +40,9 @@ class Measurement(BaseModel):
 
     measure: str = Field(description="Measure id, e.g. 'heart_rate'.")
     name: str
-    value: float = Field(description="In `unit` (converted with pint when the record used another).")
+    value: float = Field(
+        description="In `unit` (converted with pint when the record used another)."
+    )
     unit: str
     as_written: str = Field(description="The value and unit exactly as in the record.")
     date: str = ""
@@ -212,8 +214,10 @@ def _coded_measurements(record: Record) -> list[_Raw]:
         if detail in ("reference range", "interpretation") or key.endswith(
             (" reference range", " interpretation")
         ):
-            owner = base if detail else key.removesuffix(" reference range").removesuffix(
-                " interpretation"
+            owner = (
+                base
+                if detail
+                else key.removesuffix(" reference range").removesuffix(" interpretation")
             )
             _attach_detail(raws.get(owner), value, "range" if "range" in key else "interp")
             continue
@@ -222,7 +226,11 @@ def _coded_measurements(record: Record) -> list[_Raw]:
             continue
         loinc = _LOINC_IN_KEY.search(key)
         measure = by_loinc(loinc.group(1)) if loinc else None
-        if measure is None and record.kind == "ccda" and key.startswith(("Result: ", "Vital sign: ")):
+        if (
+            measure is None
+            and record.kind == "ccda"
+            and key.startswith(("Result: ", "Vital sign: "))
+        ):
             measure = by_name(key.split(": ", 1)[1])  # until its ", code" detail names it exactly
         if measure is None:
             continue
@@ -263,14 +271,16 @@ _REFERENCE = re.compile(r"(?:^|_)(?:reference|ref)(?:_|$)")
 
 def _flat_unit(key_words: list[str], measure: Measure) -> str:
     name_words = set(" ".join(measure.names).split())
-    rest = [w for w in key_words if w not in name_words and w not in ("i", "t", "serum", "blood")]
+    ignored = {"i", "t", "serum", "blood", "reference", "ref", "upper", "lower", "low", "high",
+               "value", "level", "limit"}  # fmt: skip
+    rest = [w for w in key_words if w and w not in name_words and w not in ignored]
     if not rest:
         return ""
     if len(rest) == 1:
         return _UNIT_WORDS.get(rest[0], rest[0])
     if "per" in rest:
         i = rest.index("per")
-        return f"{''.join(rest[:i])}/{''.join(rest[i + 1:])}"
+        return f"{''.join(rest[:i])}/{''.join(rest[i + 1 :])}"
     return f"{rest[-2]}/{rest[-1]}"
 
 
@@ -302,14 +312,16 @@ def _flat_measurements(record: Record) -> list[_Raw]:
     for raw in raws:
         for side in ("low", "high"):
             ref = references.get(raw.measure.id + side)
-            if ref and (ref[2] or raw.unit) == raw.unit:
+            if ref and (ref[2] or raw.unit).lower() == raw.unit.lower():
                 setattr(raw, f"range_{side}", ref[1])
                 raw.range_pointer = ref[3]
     return raws
 
 
 def _blood_pressure(value: Value) -> list[_Raw]:
-    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*(?:mm\s*hg)?\s*$", value.text, re.I)
+    match = re.match(
+        r"^\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*(?:mm\s*hg)?\s*$", value.text, re.I
+    )
     if not match:
         return []
     return [
@@ -371,7 +383,9 @@ def _flat_item(section: str, value: Value, findings: Findings) -> None:
         return
     for kind, stems in _LIST_KINDS:
         if any(stem in words for stem in stems) and _number(value.text) is None:
-            getattr(findings, kind).append(ListedItem(text=value.text.strip(), pointer=value.pointer))
+            getattr(findings, kind).append(
+                ListedItem(text=value.text.strip(), pointer=value.pointer)
+            )
             return
 
 
@@ -393,7 +407,9 @@ def _demographics(record: Record, findings: Findings, newest: str) -> None:
 def measurements_of(record: Record) -> tuple[list[Measurement], list[str]]:
     """Every measurement in the record (all dates), in document order, and unreadable pointers."""
     raws = (
-        _coded_measurements(record) if record.kind in ("fhir", "ccda") else _flat_measurements(record)
+        _coded_measurements(record)
+        if record.kind in ("fhir", "ccda")
+        else _flat_measurements(record)
     )
     unreadable: list[str] = []
     out = [m for raw in raws if (m := _finish(raw, unreadable)) is not None]

@@ -85,7 +85,9 @@ def pint_unit(unit: str) -> str:
     return re.sub(r"\{[^}]*\}", "", unit.strip()) or "dimensionless"
 
 
-def convert(value: float, unit: str, target: str, *, molar_mass_g_per_mol: float | None = None) -> float:
+def convert(
+    value: float, unit: str, target: str, *, molar_mass_g_per_mol: float | None = None
+) -> float:
     """``value`` in ``unit`` expressed in ``target`` (both record spellings are accepted).
 
     ``molar_mass_g_per_mol`` allows mass concentration <-> amount concentration for one analyte.
