@@ -75,6 +75,7 @@ class Findings(BaseModel):
     problems: list[ListedItem] = Field(default_factory=list)
     medications: list[ListedItem] = Field(default_factory=list)
     allergies: list[ListedItem] = Field(default_factory=list)
+    procedures: list[ListedItem] = Field(default_factory=list)
     notes: list[ListedItem] = Field(default_factory=list)
     unreadable: list[str] = Field(
         default_factory=list, description="Pointers of measure values code could not read."
@@ -108,7 +109,7 @@ class _Raw:
 _NUMBER = re.compile(r"^\s*([<>]=?\s*)?(-?\d+(?:\.\d+)?)\s*(.*?)\s*$")
 _LOINC_IN_KEY = re.compile(r"\(LOINC ([0-9]+-[0-9])\)")
 _DATE_IN_KEY = re.compile(r"\((\d{4}-\d{2}-\d{2})\)\s*$")
-_CODE = re.compile(r"\((SNOMED(?: CT)?|ICD-10-CM|ICD-10|RxNorm|LOINC) ([^)]+)\)\s*$")
+_CODE = re.compile(r"\((SNOMED(?:[ -]CT)?|ICD-10-CM|ICD-10|RxNorm|LOINC) ([^)]+)\)\s*$")
 _RANGE = re.compile(r"from\s+(-?\d+(?:\.\d+)?)|to\s+(-?\d+(?:\.\d+)?)")
 _INTERPRETATION = {"LL": "critical_low", "L": "low", "N": "normal", "H": "high",
                    "HH": "critical_high", "<": "low", ">": "high"}  # fmt: skip
@@ -125,7 +126,8 @@ def _code_of(text: str) -> tuple[str, str]:
     match = _CODE.search(text)
     if not match:
         return text.strip(), ""
-    return text[: match.start()].strip(), f"{match.group(1).replace(' CT', '')} {match.group(2)}"
+    system = match.group(1).replace("-CT", "").replace(" CT", "")
+    return text[: match.start()].strip(), f"{system} {match.group(2)}"
 
 
 def _iso(date: str) -> str:
@@ -336,12 +338,14 @@ _LIST_KINDS = (
     ("problems", ("condition", "problem", "history", "diagnos", "pmh", "comorbid")),
     ("medications", ("medication", "meds", "drug", "prescription")),
     ("allergies", ("allerg", "intoleran")),
+    ("procedures", ("procedure", "surger", "operation")),
     ("notes", ("complaint", "exam", "ecg", "ekg", "symptom", "note", "presenting", "finding",
                "imaging", "xray", "x-ray")),
 )  # fmt: skip
 _CODED_KINDS = {"Condition": "problems", "Problem": "problems", "MedicationRequest": "medications",
                 "MedicationStatement": "medications", "Medication": "medications",
-                "AllergyIntolerance": "allergies", "Allergy": "allergies"}  # fmt: skip
+                "AllergyIntolerance": "allergies", "Allergy": "allergies",
+                "Procedure": "procedures"}  # fmt: skip
 _INACTIVE = ("resolved", "inactive", "completed", "stopped", "entered-in-error", "cancelled")
 
 
