@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from typing import Any
 
-__all__ = ["is_billable", "search_titles", "title_of"]
+__all__ = ["is_billable", "related", "search_titles", "title_of"]
 
 _STOP = frozenset(
     "of the and or in with without due to to by for a an on other unspecified not elsewhere "
@@ -78,3 +78,10 @@ def search_titles(text: str, *, limit: int = 3, min_score: float = 0.5) -> list[
             scored.append((round(score, 3), code))
     scored.sort(key=lambda item: (-item[0], len(item[1]), item[1]))
     return [(code, score) for score, code in scored[:limit]]
+
+
+def related(a: str, b: str) -> bool:
+    """True when one code is the other's ancestor (E11 and E11.9 are the same condition here)."""
+    cm = _cm()
+    return bool(cm.is_valid_item(a) and cm.is_valid_item(b) and (
+        cm.is_ancestor(a, b) or cm.is_ancestor(b, a)))  # fmt: skip
