@@ -114,4 +114,10 @@ SNOMED_TO_ICD10CM: dict[str, str] = {
     "709044004": "N18.9",  # Chronic kidney disease
     "35489007": "F32.A",  # Depressive disorder
     "197480006": "F41.9",  # Anxiety disorder
+    "190389009": "E11.622",  # Type II diabetes mellitus with ulcer
+    "195977004": "J45.909",  # Mixed asthma
+    "304527002": "J45.901",  # Acute asthma
+    "194828000": "I20.9",  # Angina
+    "93870000": "C22.9",  # Malignant neoplasm of liver
+    "35064005": "R19.5",  # Dark stools
 }
