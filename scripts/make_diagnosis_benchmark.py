@@ -12,8 +12,9 @@ Removed from every input, so that nothing leaks: FHIR Condition resources; ``rea
 CarePlan and Goal (they name the condition they address); narratives (``text``). C-CDA: the
 problem, health-concern, assessment, assessment-and-plan, reason-for-visit, admission and
 discharge diagnosis sections; encounter diagnoses; and every reason (``RSON``) relationship.
-To keep the files small, FHIR inputs keep the last three years of dated resources (and the
-patient, allergies and active medications of any date).
+To keep the files small, FHIR inputs keep the last three years of dated resources, plus the
+patient, allergies, procedures, active medications and the newest observation of each code of
+any date.
 
 Gold: the active conditions (no abatement; C-CDA: concern status active) in ICD-10-CM: the code
 in the record when it has one, else the shipped SNOMED CT map (structkit.clinical.snomed_map);
@@ -105,11 +106,19 @@ def synthea_item(bundle: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
     resources = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] not in _DROP_TYPES]
     newest = max((_date_of(r) for r in resources), default="")
     cutoff = f"{int(newest[:4]) - 3}{newest[4:]}" if newest else ""
+    latest: dict[str, tuple[str, int]] = {}  # the newest observation of each code, any date
+    for i, r in enumerate(resources):
+        if r["resourceType"] == "Observation":
+            key = json.dumps(r.get("code", {}).get("coding", [{}])[0].get("code"))
+            if key not in latest or _date_of(r) >= latest[key][0]:
+                latest[key] = (_date_of(r), i)
+    newest_obs = {i for _, i in latest.values()}
     kept = []
-    for r in resources:
+    for i, r in enumerate(resources):
         date = _date_of(r)
-        always = r["resourceType"] in ("Patient", "AllergyIntolerance") or (
-            r["resourceType"] == "MedicationRequest" and r.get("status") == "active")
+        always = r["resourceType"] in ("Patient", "AllergyIntolerance", "Procedure") or (
+            r["resourceType"] == "MedicationRequest" and r.get("status") == "active"
+        ) or i in newest_obs
         if always or not date or date >= cutoff:
             r = _scrub(r)
             if r["resourceType"] == "Patient":  # direct identifiers are not needed for the task
