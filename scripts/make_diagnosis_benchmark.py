@@ -25,7 +25,6 @@ Files kept for an independent check (issue 15) are never used: see EXCLUDED.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import subprocess
 from pathlib import Path
@@ -37,23 +36,63 @@ from structkit.clinical.icd10cm import title_of
 from structkit.clinical.snomed_map import SNOMED_TO_ICD10CM
 
 EXCLUDED = (
-    "Buster_Hoeger", "synthea_r4_1114198", "synthea_r4_1447473", "synthea_r4_850289",
-    "synthea_r4_970616", "970616-ips", "Discharge Summary", "Discharge_Summary", "Progress Note",
-    "Progress_Note", "Diagnostic Imaging", "Joey_Miller", "MaryGrant",
-)  # fmt: skip
-_DROP_TYPES = {"Condition", "Claim", "ExplanationOfBenefit", "CarePlan", "Goal", "Provenance",
-               "Organization", "Practitioner", "Coverage", "ImagingStudy", "Device", "CareTeam",
-               "DiagnosticReport", "Immunization", "SupplyDelivery", "DocumentReference"}  # fmt: skip
+    "Buster_Hoeger",
+    "synthea_r4_1114198",
+    "synthea_r4_1447473",
+    "synthea_r4_850289",
+    "synthea_r4_970616",
+    "970616-ips",
+    "Discharge Summary",
+    "Discharge_Summary",
+    "Progress Note",
+    "Progress_Note",
+    "Diagnostic Imaging",
+    "Joey_Miller",
+    "MaryGrant",
+)
+_DROP_TYPES = {
+    "Condition",
+    "Claim",
+    "ExplanationOfBenefit",
+    "CarePlan",
+    "Goal",
+    "Provenance",
+    "Organization",
+    "Practitioner",
+    "Coverage",
+    "ImagingStudy",
+    "Device",
+    "CareTeam",
+    "DiagnosticReport",
+    "Immunization",
+    "SupplyDelivery",
+    "DocumentReference",
+}
 _DROP_KEYS = {"reasonCode", "reasonReference", "text", "meta", "identifier", "addresses"}
 _V3 = "urn:hl7-org:v3"
-_LEAKY_SECTIONS = {"11450-4", "11348-0", "75310-3", "51848-0", "51847-2", "29299-5", "46241-6",
-                   "11535-2", "10183-2", "78923-8", "8648-8"}  # fmt: skip
+_LEAKY_SECTIONS = {
+    "11450-4",
+    "11348-0",
+    "75310-3",
+    "51848-0",
+    "51847-2",
+    "29299-5",
+    "46241-6",
+    "11535-2",
+    "10183-2",
+    "78923-8",
+    "8648-8",
+}
 N_SYNTHEA = 40
 
 
 def _git_files(gitdir: str, prefix: str) -> list[tuple[str, str, int]]:
-    out = subprocess.run(["git", "--git-dir", gitdir, "ls-tree", "-r", "-l", "-z", "HEAD", prefix],
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        ["git", "--git-dir", gitdir, "ls-tree", "-r", "-l", "-z", "HEAD", prefix],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rows = []
     for line in out.split("\0"):
         if not line:
@@ -66,8 +105,9 @@ def _git_files(gitdir: str, prefix: str) -> list[tuple[str, str, int]]:
 
 
 def _blob(gitdir: str, sha: str) -> bytes:
-    return subprocess.run(["git", "--git-dir", gitdir, "cat-file", "-p", sha], capture_output=True,
-                          check=True).stdout  # fmt: skip
+    return subprocess.run(
+        ["git", "--git-dir", gitdir, "cat-file", "-p", sha], capture_output=True, check=True
+    ).stdout
 
 
 def _scrub(node: Any) -> Any:
@@ -103,7 +143,9 @@ def synthea_item(bundle: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
                 unmapped.append(f"SNOMED {coding.get('code')} {coding.get('display', '')}")
     if not gold:
         return None
-    resources = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] not in _DROP_TYPES]
+    resources = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] not in _DROP_TYPES
+    ]
     newest = max((_date_of(r) for r in resources), default="")
     cutoff = f"{int(newest[:4]) - 3}{newest[4:]}" if newest else ""
     latest: dict[str, tuple[str, int]] = {}  # the newest observation of each code, any date
@@ -116,14 +158,27 @@ def synthea_item(bundle: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
     kept = []
     for i, r in enumerate(resources):
         date = _date_of(r)
-        always = r["resourceType"] in ("Patient", "AllergyIntolerance", "Procedure") or (
-            r["resourceType"] == "MedicationRequest" and r.get("status") == "active"
-        ) or i in newest_obs
+        always = (
+            r["resourceType"] in ("Patient", "AllergyIntolerance", "Procedure")
+            or (r["resourceType"] == "MedicationRequest" and r.get("status") == "active")
+            or i in newest_obs
+        )
         if always or not date or date >= cutoff:
             r = _scrub(r)
             if r["resourceType"] == "Patient":  # direct identifiers are not needed for the task
-                r = {k: v for k, v in r.items() if k in ("resourceType", "gender", "birthDate",
-                     "deceasedDateTime", "deceasedBoolean", "maritalStatus")}  # fmt: skip
+                r = {
+                    k: v
+                    for k, v in r.items()
+                    if k
+                    in (
+                        "resourceType",
+                        "gender",
+                        "birthDate",
+                        "deceasedDateTime",
+                        "deceasedBoolean",
+                        "maritalStatus",
+                    )
+                }
             kept.append({"resource": r})
     stripped = {"resourceType": "Bundle", "type": "collection", "entry": kept}
     return stripped, {"icd10": gold, "unmapped": sorted(set(unmapped))}
@@ -152,12 +207,15 @@ def ccda_item(data: bytes) -> tuple[bytes, dict[str, Any]] | None:
                     system, c = candidate.get("codeSystem"), candidate.get("code") or ""
                     if system == "2.16.840.1.113883.6.90" and title_of(c):
                         found = c
-                    elif system == "2.16.840.1.113883.6.96" and c in SNOMED_TO_ICD10CM and not found:
+                    elif (
+                        system == "2.16.840.1.113883.6.96" and c in SNOMED_TO_ICD10CM and not found
+                    ):
                         found = SNOMED_TO_ICD10CM[c]
                 if found and found not in gold:
                     gold.append(found)
                 elif not found and value.get("code"):
-                    unmapped.append(f"{value.get('codeSystem')} {value.get('code')} {value.get('displayName', '')}")
+                    system, code = value.get("codeSystem"), value.get("code")
+                    unmapped.append(f"{system} {code} {value.get('displayName', '')}")
     if not gold:
         return None
     for section in list(root.iterfind(".//v3:section", ns)):
@@ -172,7 +230,9 @@ def ccda_item(data: bytes) -> tuple[bytes, dict[str, Any]] | None:
         holder = act.getparent()
         holder.getparent().remove(holder)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8"), {
-        "icd10": gold, "unmapped": sorted(set(unmapped))}  # fmt: skip
+        "icd10": gold,
+        "unmapped": sorted(set(unmapped)),
+    }
 
 
 def main() -> None:
@@ -195,8 +255,13 @@ def main() -> None:
             continue
         name = "synthea_" + Path(path).stem.split("_")[-1][:8] + ".json"
         (folder / name).write_text(json.dumps(item[0], separators=(",", ":")), encoding="utf-8")
-        lines.append({"id": name.removesuffix(".json"), "input": f"diagnosis_real/{name}",
-                      "gold": {**item[1], "source": f"smart-on-fhir/generated-sample-data:{path}"}})  # fmt: skip
+        lines.append(
+            {
+                "id": name.removesuffix(".json"),
+                "input": f"diagnosis_real/{name}",
+                "gold": {**item[1], "source": f"smart-on-fhir/generated-sample-data:{path}"},
+            }
+        )
     for path, sha, _size in _git_files(args.ccda, "Documents/"):
         if not path.lower().endswith(".xml") or any(x in path for x in EXCLUDED):
             continue
@@ -205,8 +270,13 @@ def main() -> None:
             continue
         name = "ccda_" + Path(path).parent.name.lower().replace(" ", "_") + ".xml"
         (folder / name).write_bytes(ccda[0])
-        lines.append({"id": name.removesuffix(".xml"), "input": f"diagnosis_real/{name}",
-                      "gold": {**ccda[1], "source": f"HL7/C-CDA-Examples:{path}"}})  # fmt: skip
+        lines.append(
+            {
+                "id": name.removesuffix(".xml"),
+                "input": f"diagnosis_real/{name}",
+                "gold": {**ccda[1], "source": f"HL7/C-CDA-Examples:{path}"},
+            }
+        )
     with (out / "diagnosis_real.jsonl").open("w", encoding="utf-8") as fh:
         for line in lines:
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")

@@ -42,24 +42,49 @@ def test_flat_record_findings_have_units_flags_and_pointers():
 
 
 def test_fhir_range_and_interpretation_come_from_the_record():
-    bundle = {"resourceType": "Bundle", "entry": [
-        {"resource": {"resourceType": "Observation",
-                      "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7",
-                                           "display": "Glucose"}]},
-                      "effectiveDateTime": "2025-01-02",
-                      "valueQuantity": {"value": 11.1, "unit": "mmol/L"},
-                      "referenceRange": [{"low": {"value": 3.9, "unit": "mmol/L"},
-                                          "high": {"value": 5.5, "unit": "mmol/L"}}]}},
-        {"resource": {"resourceType": "Observation",
-                      "code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]},
-                      "valueQuantity": {"value": 13.0, "unit": "g/dL"},
-                      "interpretation": [{"coding": [{"code": "L"}]}]}},
-        {"resource": {"resourceType": "Observation",
-                      "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
-                      "component": [{"code": {"coding": [{"system": "http://loinc.org",
-                                                           "code": "8480-6"}]},
-                                     "valueQuantity": {"value": 85, "unit": "mm[Hg]"}}]}},
-    ]}  # fmt: skip
+    bundle = {
+        "resourceType": "Bundle",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "code": {
+                        "coding": [
+                            {"system": "http://loinc.org", "code": "2345-7", "display": "Glucose"}
+                        ]
+                    },
+                    "effectiveDateTime": "2025-01-02",
+                    "valueQuantity": {"value": 11.1, "unit": "mmol/L"},
+                    "referenceRange": [
+                        {
+                            "low": {"value": 3.9, "unit": "mmol/L"},
+                            "high": {"value": 5.5, "unit": "mmol/L"},
+                        }
+                    ],
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]},
+                    "valueQuantity": {"value": 13.0, "unit": "g/dL"},
+                    "interpretation": [{"coding": [{"code": "L"}]}],
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+                    "component": [
+                        {
+                            "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                            "valueQuantity": {"value": 85, "unit": "mm[Hg]"},
+                        }
+                    ],
+                }
+            },
+        ],
+    }
     findings = extract_findings(load(bundle))
     by_id = {m.measure: m for m in findings.measurements}
     glucose = by_id["glucose"]

@@ -34,8 +34,15 @@ _CHART: dict[str, list[tuple[float, float, int]]] = {
     "temperature": [(0, 35.0, 3), (35.1, 36.0, 1), (36.1, 38.0, 0), (38.1, 39.0, 1), (39.1, 45, 2)],
 }
 _SCALE2_AIR = [(0, 83, 3), (84, 85, 2), (86, 87, 1), (88, 100, 0)]
-_SCALE2_OXYGEN = [(0, 83, 3), (84, 85, 2), (86, 87, 1), (88, 92, 0), (93, 94, 1), (95, 96, 2),
-                  (97, 100, 3)]  # fmt: skip
+_SCALE2_OXYGEN = [
+    (0, 83, 3),
+    (84, 85, 2),
+    (86, 87, 1),
+    (88, 92, 0),
+    (93, 94, 1),
+    (95, 96, 2),
+    (97, 100, 3),
+]
 
 
 def _lookup(bands: list[tuple[float, float, int]], value: float) -> int:
@@ -117,8 +124,14 @@ def test_missing_inputs_are_listed_and_the_score_is_a_lower_bound():
     record = load({"vitals": {"heart_rate_bpm": 135}})
     score = news2(extract_findings(record), read_context(record))
     assert score.value == 3 and not score.complete
-    assert set(score.missing) == {"respiratory_rate", "spo2", "systolic_bp", "temperature",
-                                  "air_or_oxygen", "consciousness"}  # fmt: skip
+    assert set(score.missing) == {
+        "respiratory_rate",
+        "spo2",
+        "systolic_bp",
+        "temperature",
+        "air_or_oxygen",
+        "consciousness",
+    }
     assert score.inputs[0].pointers == ["/vitals/heart_rate_bpm"]
 
 
@@ -128,9 +141,18 @@ def test_temperature_in_fahrenheit_is_converted_before_scoring():
 
 
 def test_rule_red_flags_fire_on_the_rules_only():
-    septic = load({"vitals": {"respiratory_rate": 26, "blood_pressure_mmhg": "88/50",
-                                        "heart_rate_bpm": 125, "temperature_c": 39.4,
-                                        "spo2_percent": 91, "new_confusion": "yes"}})  # fmt: skip
+    septic = load(
+        {
+            "vitals": {
+                "respiratory_rate": 26,
+                "blood_pressure_mmhg": "88/50",
+                "heart_rate_bpm": 125,
+                "temperature_c": 39.4,
+                "spo2_percent": 91,
+                "new_confusion": "yes",
+            }
+        }
+    )
     findings = extract_findings(septic)
     scores = compute_scores(findings, read_context(septic))
     by_name = {s.name: s for s in scores}
@@ -138,7 +160,15 @@ def test_rule_red_flags_fire_on_the_rules_only():
     assert by_name["qSOFA"].value == 3 and by_name["SIRS"].value == 3
     rules = {f.rule for f in rule_red_flags(findings, scores)}
     assert {"NEWS2 >= 7", "single NEWS2 parameter = 3", "qSOFA >= 2"} <= rules
-    calm = load({"vitals": {"respiratory_rate": 14, "blood_pressure_mmhg": "120/80",
-                                      "heart_rate_bpm": 70, "temperature_c": 36.8}})  # fmt: skip
+    calm = load(
+        {
+            "vitals": {
+                "respiratory_rate": 14,
+                "blood_pressure_mmhg": "120/80",
+                "heart_rate_bpm": 70,
+                "temperature_c": 36.8,
+            }
+        }
+    )
     calm_findings = extract_findings(calm)
     assert rule_red_flags(calm_findings, compute_scores(calm_findings, read_context(calm))) == []

@@ -20,16 +20,25 @@ RECORDS = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".json", ".xml"))
 
 def _enum(request: GenerationRequest) -> list[str]:
     assert request.json_schema is not None
-    return list(request.json_schema["properties"]["differential"]["items"]["properties"]["code"]["enum"])
+    return list(
+        request.json_schema["properties"]["differential"]["items"]["properties"]["code"]["enum"]
+    )
 
 
 def _first_codes(request: GenerationRequest) -> str:
     """A well-behaved model: the first three candidates, decreasing likelihoods."""
     codes = _enum(request)[:3]
-    return json.dumps({"differential": [{"code": c, "likelihood": 0.8 - 0.2 * i}
-                                        for i, c in enumerate(codes)],
-                       "insufficient_information": False,
-                       **({"urgent_findings": []} if "urgent_findings" in request.json_schema["properties"] else {})})  # fmt: skip
+    return json.dumps(
+        {
+            "differential": [{"code": c, "likelihood": 0.8 - 0.2 * i} for i, c in enumerate(codes)],
+            "insufficient_information": False,
+            **(
+                {"urgent_findings": []}
+                if "urgent_findings" in request.json_schema["properties"]
+                else {}
+            ),
+        }
+    )
 
 
 def _keys(record: Any) -> set[str]:
@@ -53,7 +62,9 @@ def test_no_condition_is_a_field_name_on_any_shipped_example(path):
     engine = FakeEngine(_first_codes)
     diagnosis = structkit.diagnose(str(path), engine=engine)
     record = load(str(path))
-    field_names = {v.key.lower() for v in record.values()} | {s.title.lower() for s in record.sections}
+    field_names = {v.key.lower() for v in record.values()} | {
+        s.title.lower() for s in record.sections
+    }
     if path.suffix == ".json":
         field_names |= _keys(json.loads(path.read_text()))
     for item in diagnosis.differential:
@@ -70,7 +81,9 @@ def test_readme_record_gets_findings_scores_and_a_coded_differential():
         requests.append(request)
         return _first_codes(request)
 
-    diagnosis = structkit.diagnose(str(EXAMPLES / "patient_record.json"), engine=FakeEngine(respond))
+    diagnosis = structkit.diagnose(
+        str(EXAMPLES / "patient_record.json"), engine=FakeEngine(respond)
+    )
     assert len(requests) == 1  # one small question per record
     prompt = requests[0].messages[-1]["content"]
     assert "Heart rate 108 /min (high)" in prompt and "NEWS2" in prompt
@@ -83,7 +96,9 @@ def test_readme_record_gets_findings_scores_and_a_coded_differential():
 
 def test_baseline_mode_does_not_call_the_model():
     engine = FakeEngine(lambda request: pytest.fail("the model was called"))
-    diagnosis = structkit.diagnose(str(EXAMPLES / "patient_record.json"), engine=engine, mode="baseline")
+    diagnosis = structkit.diagnose(
+        str(EXAMPLES / "patient_record.json"), engine=engine, mode="baseline"
+    )
     assert diagnosis.ranked_by == "baseline"
     likelihoods = [d.likelihood for d in diagnosis.differential]
     assert likelihoods == sorted(likelihoods, reverse=True) and len(likelihoods) <= 5
@@ -95,10 +110,17 @@ def test_answers_are_made_coherent_in_code():
     def messy(request: GenerationRequest) -> str:
         enum = _enum(request)
         # increasing likelihoods, a duplicate, and E11 family twice
-        return json.dumps({"differential": [{"code": enum[2], "likelihood": 0.1},
-                                            {"code": enum[0], "likelihood": 0.9},
-                                            {"code": enum[0], "likelihood": 0.5}],
-                           "insufficient_information": False, "urgent_findings": []})  # fmt: skip
+        return json.dumps(
+            {
+                "differential": [
+                    {"code": enum[2], "likelihood": 0.1},
+                    {"code": enum[0], "likelihood": 0.9},
+                    {"code": enum[0], "likelihood": 0.5},
+                ],
+                "insufficient_information": False,
+                "urgent_findings": [],
+            }
+        )
 
     diagnosis = structkit.diagnose(str(EXAMPLES / "patient_record.json"), engine=FakeEngine(messy))
     codes = [d.code for d in diagnosis.differential]
@@ -109,8 +131,13 @@ def test_answers_are_made_coherent_in_code():
 
 def test_insufficient_information_excludes_the_differential():
     def unsure(request: GenerationRequest) -> str:
-        return json.dumps({"differential": [{"code": _enum(request)[0], "likelihood": 0.4}],
-                           "insufficient_information": True, "urgent_findings": []})  # fmt: skip
+        return json.dumps(
+            {
+                "differential": [{"code": _enum(request)[0], "likelihood": 0.4}],
+                "insufficient_information": True,
+                "urgent_findings": [],
+            }
+        )
 
     diagnosis = structkit.diagnose(str(EXAMPLES / "patient_record.json"), engine=FakeEngine(unsure))
     assert diagnosis.insufficient_information and diagnosis.differential == []
@@ -120,10 +147,17 @@ def test_a_code_outside_the_candidates_is_rejected_then_flagged_never_passed_off
     # The engine ignores the enum (as some backends do): the runner's validation rejects the answer.
     outcome = structkit.diagnose_many(
         [str(EXAMPLES / "patient_record.json")],
-        engine=FakeEngine(lambda r: json.dumps({"differential": [{"code": "heart_rate_bpm", "likelihood": 0.9}],
-                                                "insufficient_information": False, "urgent_findings": []})),
+        engine=FakeEngine(
+            lambda r: json.dumps(
+                {
+                    "differential": [{"code": "heart_rate_bpm", "likelihood": 0.9}],
+                    "insufficient_information": False,
+                    "urgent_findings": [],
+                }
+            )
+        ),
         max_attempts=1,
-    )[0]  # fmt: skip
+    )[0]
     if outcome.ok:
         assert outcome.value.differential == [] and outcome.value.insufficient_information
     else:

@@ -28,12 +28,23 @@ _SYSTEMS = {
     "http://hl7.org/fhir/sid/cvx": "CVX",
     "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM",
     "http://hl7.org/fhir/sid/icd-10": "ICD-10",
-    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation": "HL7 ObservationInterpretation",
+    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation": (
+        "HL7 ObservationInterpretation"
+    ),
 }
 _DROPPED_TYPES = {
-    "Claim", "ExplanationOfBenefit", "Coverage", "Organization", "Practitioner",
-    "PractitionerRole", "Location", "Provenance", "Device", "CareTeam", "ImagingStudy",
-}  # fmt: skip
+    "Claim",
+    "ExplanationOfBenefit",
+    "Coverage",
+    "Organization",
+    "Practitioner",
+    "PractitionerRole",
+    "Location",
+    "Provenance",
+    "Device",
+    "CareTeam",
+    "ImagingStudy",
+}
 _SECTION_OF = {
     "Patient": "Patient",
     "Condition": "Conditions",
@@ -47,8 +58,21 @@ _SECTION_OF = {
     "DiagnosticReport": "Reports",
     "CarePlan": "Care plans",
 }
-_NOISE_KEYS = {"id", "meta", "text", "identifier", "subject", "patient", "encounter", "fullUrl",
-               "request", "reference", "extension", "contained", "issued"}  # fmt: skip
+_NOISE_KEYS = {
+    "id",
+    "meta",
+    "text",
+    "identifier",
+    "subject",
+    "patient",
+    "encounter",
+    "fullUrl",
+    "request",
+    "reference",
+    "extension",
+    "contained",
+    "issued",
+}
 
 
 def _concept(cc: Any) -> str:

@@ -23,8 +23,15 @@ __all__ = ["Candidate", "candidates_for"]
 
 # Evidence weights of the code-only baseline: a listed problem outweighs a drug, which outweighs
 # one abnormal value or a phrase in a note.
-_WEIGHT = {"problem": 3.0, "medication": 2.0, "procedure": 2.0, "critical": 1.5, "finding": 1.0,
-           "note": 1.0, "score": 1.5}  # fmt: skip
+_WEIGHT = {
+    "problem": 3.0,
+    "medication": 2.0,
+    "procedure": 2.0,
+    "critical": 1.5,
+    "finding": 1.0,
+    "note": 1.0,
+    "score": 1.5,
+}
 
 
 class Candidate(BaseModel):
@@ -60,8 +67,9 @@ class _Pool:
         title = title_of(code)
         if title is None:
             return  # not in the code list: never offered
-        c = self.by_code.setdefault(code, Candidate(code=code, title=title, weight=0.0, reasons=[],
-                                                    pointers=[]))  # fmt: skip
+        c = self.by_code.setdefault(
+            code, Candidate(code=code, title=title, weight=0.0, reasons=[], pointers=[])
+        )
         if reason not in c.reasons:
             c.weight += _WEIGHT[kind]
             c.reasons.append(reason)
@@ -95,8 +103,10 @@ def candidates_for(findings: Findings, scores: list[Score], *, limit: int = 12) 
     pool = _Pool()
     for item in findings.problems:
         _problem(pool, item)
-    for kind, items, field in (("medication", findings.medications, "medications"),
-                               ("procedure", findings.procedures, "procedures")):  # fmt: skip
+    for kind, items, field in (
+        ("medication", findings.medications, "medications"),
+        ("procedure", findings.procedures, "procedures"),
+    ):
         for item in items:
             low = item.text.lower()
             for rule in RULES:

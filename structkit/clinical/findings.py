@@ -111,8 +111,15 @@ _LOINC_IN_KEY = re.compile(r"\(LOINC ([0-9]+-[0-9])\)")
 _DATE_IN_KEY = re.compile(r"\((\d{4}-\d{2}-\d{2})\)\s*$")
 _CODE = re.compile(r"\((SNOMED(?:[ -]CT)?|ICD-10-CM|ICD-10|RxNorm|LOINC) ([^)]+)\)\s*$")
 _RANGE = re.compile(r"from\s+(-?\d+(?:\.\d+)?)|to\s+(-?\d+(?:\.\d+)?)")
-_INTERPRETATION = {"LL": "critical_low", "L": "low", "N": "normal", "H": "high",
-                   "HH": "critical_high", "<": "low", ">": "high"}  # fmt: skip
+_INTERPRETATION = {
+    "LL": "critical_low",
+    "L": "low",
+    "N": "normal",
+    "H": "high",
+    "HH": "critical_high",
+    "<": "low",
+    ">": "high",
+}
 
 
 def _number(text: str) -> tuple[float, str] | None:
@@ -157,10 +164,26 @@ def _finish(raw: _Raw, unreadable: list[str]) -> Measurement | None:
     m = raw.measure
     try:
         value = round(_in_canonical(raw), 3)
-        low = round(convert(raw.range_low, raw.unit or m.unit, m.unit,
-                            molar_mass_g_per_mol=m.molar_mass), 3) if raw.range_low is not None else None  # fmt: skip
-        high = round(convert(raw.range_high, raw.unit or m.unit, m.unit,
-                             molar_mass_g_per_mol=m.molar_mass), 3) if raw.range_high is not None else None  # fmt: skip
+        low = (
+            round(
+                convert(
+                    raw.range_low, raw.unit or m.unit, m.unit, molar_mass_g_per_mol=m.molar_mass
+                ),
+                3,
+            )
+            if raw.range_low is not None
+            else None
+        )
+        high = (
+            round(
+                convert(
+                    raw.range_high, raw.unit or m.unit, m.unit, molar_mass_g_per_mol=m.molar_mass
+                ),
+                3,
+            )
+            if raw.range_high is not None
+            else None
+        )
     except UnitError:
         unreadable.append(raw.pointer)
         return None
@@ -179,11 +202,18 @@ def _finish(raw: _Raw, unreadable: list[str]) -> Measurement | None:
         flag = _INTERPRETATION[code]  # type: ignore[assignment]
         pointers.append(raw.interpretation_pointer)
     return Measurement(
-        measure=m.id, name=m.name, value=value, unit=m.unit, as_written=raw.as_written,
-        date=raw.date, flag=flag, range_low=low, range_high=high,
+        measure=m.id,
+        name=m.name,
+        value=value,
+        unit=m.unit,
+        as_written=raw.as_written,
+        date=raw.date,
+        flag=flag,
+        range_low=low,
+        range_high=high,
         range_source=source,  # type: ignore[arg-type]
         pointers=pointers,
-    )  # fmt: skip
+    )
 
 
 def _range_numbers(text: str) -> tuple[float | None, float | None]:
@@ -238,9 +268,13 @@ def _coded_measurements(record: Record) -> list[_Raw]:
             continue
         date_match = _DATE_IN_KEY.search(key)
         raws[key] = _Raw(
-            measure, parsed[0], parsed[1], value.text, value.pointer,
+            measure,
+            parsed[0],
+            parsed[1],
+            value.text,
+            value.pointer,
             date=date_match.group(1) if date_match else panel_date,
-        )  # fmt: skip
+        )
     return list(raws.values())
 
 
@@ -265,16 +299,41 @@ def _attach_detail(raw: _Raw | None, value: Value, kind: str) -> None:
 
 # ----------------------------------------------------------------------------- flat records
 
-_UNIT_WORDS = {"bpm": "/min", "mmhg": "mm[Hg]", "percent": "%", "pct": "%", "c": "Cel",
-               "celsius": "Cel", "f": "[degF]", "fahrenheit": "[degF]", "kg": "kg",
-               "lb": "[lb_av]", "lbs": "[lb_av]", "cm": "cm", "in": "[in_i]"}  # fmt: skip
+_UNIT_WORDS = {
+    "bpm": "/min",
+    "mmhg": "mm[Hg]",
+    "percent": "%",
+    "pct": "%",
+    "c": "Cel",
+    "celsius": "Cel",
+    "f": "[degF]",
+    "fahrenheit": "[degF]",
+    "kg": "kg",
+    "lb": "[lb_av]",
+    "lbs": "[lb_av]",
+    "cm": "cm",
+    "in": "[in_i]",
+}
 _REFERENCE = re.compile(r"(?:^|_)(?:reference|ref)(?:_|$)")
 
 
 def _flat_unit(key_words: list[str], measure: Measure) -> str:
     name_words = set(" ".join(measure.names).split())
-    ignored = {"i", "t", "serum", "blood", "reference", "ref", "upper", "lower", "low", "high",
-               "value", "level", "limit"}  # fmt: skip
+    ignored = {
+        "i",
+        "t",
+        "serum",
+        "blood",
+        "reference",
+        "ref",
+        "upper",
+        "lower",
+        "low",
+        "high",
+        "value",
+        "level",
+        "limit",
+    }
     rest = [w for w in key_words if w and w not in name_words and w not in ignored]
     if not rest:
         return ""
@@ -339,13 +398,33 @@ _LIST_KINDS = (
     ("medications", ("medication", "meds", "drug", "prescription")),
     ("allergies", ("allerg", "intoleran")),
     ("procedures", ("procedure", "surger", "operation")),
-    ("notes", ("complaint", "exam", "ecg", "ekg", "symptom", "note", "presenting", "finding",
-               "imaging", "xray", "x-ray")),
-)  # fmt: skip
-_CODED_KINDS = {"Condition": "problems", "Problem": "problems", "MedicationRequest": "medications",
-                "MedicationStatement": "medications", "Medication": "medications",
-                "AllergyIntolerance": "allergies", "Allergy": "allergies",
-                "Procedure": "procedures"}  # fmt: skip
+    (
+        "notes",
+        (
+            "complaint",
+            "exam",
+            "ecg",
+            "ekg",
+            "symptom",
+            "note",
+            "presenting",
+            "finding",
+            "imaging",
+            "xray",
+            "x-ray",
+        ),
+    ),
+)
+_CODED_KINDS = {
+    "Condition": "problems",
+    "Problem": "problems",
+    "MedicationRequest": "medications",
+    "MedicationStatement": "medications",
+    "Medication": "medications",
+    "AllergyIntolerance": "allergies",
+    "Allergy": "allergies",
+    "Procedure": "procedures",
+}
 _INACTIVE = ("resolved", "inactive", "completed", "stopped", "entered-in-error", "cancelled")
 
 

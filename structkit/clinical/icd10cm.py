@@ -15,14 +15,40 @@ from typing import Any
 __all__ = ["is_billable", "related", "search_titles", "title_of"]
 
 _STOP = frozenset(
-    "of the and or in with without due to to by for a an on other unspecified not elsewhere "
-    "classified nos type disorder disease finding situation".split()
+    [
+        "of",
+        "the",
+        "and",
+        "or",
+        "in",
+        "with",
+        "without",
+        "due",
+        "to",
+        "to",
+        "by",
+        "for",
+        "a",
+        "an",
+        "on",
+        "other",
+        "unspecified",
+        "not",
+        "elsewhere",
+        "classified",
+        "nos",
+        "type",
+        "disorder",
+        "disease",
+        "finding",
+        "situation",
+    ]
 )
 
 
 @functools.cache
 def _cm() -> Any:
-    import simple_icd_10_cm as cm  # imported lazily: loading the code list takes ~1 s
+    import simple_icd_10_cm as cm  # type: ignore[import-untyped]  # imported lazily: loading the code list takes ~1 s
 
     return cm
 
@@ -54,7 +80,9 @@ def _index() -> tuple[dict[str, set[str]], dict[str, list[str]]]:
     codes_with: dict[str, list[str]] = defaultdict(list)
     codes = sorted(c for c in cm.get_all_codes(with_dots=True) if "-" not in c)
     # A leaf is a code no other code extends (cheaper than asking the package 74k times).
-    leaves = [c for c, after in zip(codes, [*codes[1:], ""], strict=True) if not after.startswith(c)]
+    leaves = [
+        c for c, after in zip(codes, [*codes[1:], ""], strict=True) if not after.startswith(c)
+    ]
     for code in leaves:
         words = _words(cm.get_description(code))
         words_of[code] = words
@@ -83,5 +111,8 @@ def search_titles(text: str, *, limit: int = 3, min_score: float = 0.5) -> list[
 def related(a: str, b: str) -> bool:
     """True when one code is the other's ancestor (E11 and E11.9 are the same condition here)."""
     cm = _cm()
-    return bool(cm.is_valid_item(a) and cm.is_valid_item(b) and (
-        cm.is_ancestor(a, b) or cm.is_ancestor(b, a)))  # fmt: skip
+    return bool(
+        cm.is_valid_item(a)
+        and cm.is_valid_item(b)
+        and (cm.is_ancestor(a, b) or cm.is_ancestor(b, a))
+    )

@@ -15,6 +15,7 @@ SIRS: Bone et al., Chest 1992: T > 38 or < 36 °C, HR > 90/min, RR > 20/min, WBC
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,9 +24,18 @@ from ..adapters._record import Record
 from .findings import Findings, Measurement
 
 __all__ = [
-    "RuleFlag", "Score", "ScoreInput", "VitalContext", "compute_scores", "news2", "news2_points",
-    "qsofa", "read_context", "rule_red_flags", "sirs",
-]  # fmt: skip
+    "RuleFlag",
+    "Score",
+    "ScoreInput",
+    "VitalContext",
+    "compute_scores",
+    "news2",
+    "news2_points",
+    "qsofa",
+    "read_context",
+    "rule_red_flags",
+    "sirs",
+]
 
 
 class ScoreInput(BaseModel):
@@ -63,7 +73,7 @@ class RuleFlag(BaseModel):
 
 @dataclass(frozen=True)
 class VitalContext:
-    """NEWS2 inputs that are not numbers: oxygen, consciousness, SpO2 scale (None = not recorded)."""
+    """Non-numeric NEWS2 inputs: oxygen, consciousness, SpO2 scale (None: not recorded)."""
 
     on_oxygen: bool | None = None
     oxygen_pointer: str = ""
@@ -109,8 +119,19 @@ def news2_points(
             else 3
         )
     if parameter == "heart_rate":
-        return (3 if value <= 40 else 1 if value <= 50 else 0 if value <= 90
-                else 1 if value <= 110 else 2 if value <= 130 else 3)  # fmt: skip
+        return (
+            3
+            if value <= 40
+            else 1
+            if value <= 50
+            else 0
+            if value <= 90
+            else 1
+            if value <= 110
+            else 2
+            if value <= 130
+            else 3
+        )
     if parameter == "temperature":
         value = round(value, 1)  # the chart reads one decimal
         return (
@@ -146,28 +167,54 @@ def news2(findings: Findings, context: VitalContext) -> Score:
         if m is None:
             missing.append(parameter)
             continue
-        points = news2_points(parameter, m.value, on_oxygen=bool(context.on_oxygen),
-                              scale_2=context.scale_2)  # fmt: skip
+        points = news2_points(
+            parameter, m.value, on_oxygen=bool(context.on_oxygen), scale_2=context.scale_2
+        )
         name = f"{parameter} (scale 2)" if parameter == "spo2" and context.scale_2 else parameter
-        inputs.append(ScoreInput(name=name, value=f"{m.value:g} {m.unit}", points=points,
-                                 pointers=m.pointers))  # fmt: skip
+        inputs.append(
+            ScoreInput(name=name, value=f"{m.value:g} {m.unit}", points=points, pointers=m.pointers)
+        )
     if context.on_oxygen is None:
         missing.append("air_or_oxygen")
     else:
-        inputs.append(ScoreInput(name="air_or_oxygen", value="oxygen" if context.on_oxygen else "air",
-                                 points=2 if context.on_oxygen else 0,
-                                 pointers=[context.oxygen_pointer]))  # fmt: skip
+        inputs.append(
+            ScoreInput(
+                name="air_or_oxygen",
+                value="oxygen" if context.on_oxygen else "air",
+                points=2 if context.on_oxygen else 0,
+                pointers=[context.oxygen_pointer],
+            )
+        )
     if context.alert is None:
         missing.append("consciousness")
     else:
-        inputs.append(ScoreInput(name="consciousness", value="alert" if context.alert else "CVPU",
-                                 points=0 if context.alert else 3,
-                                 pointers=[context.alert_pointer]))  # fmt: skip
+        inputs.append(
+            ScoreInput(
+                name="consciousness",
+                value="alert" if context.alert else "CVPU",
+                points=0 if context.alert else 3,
+                pointers=[context.alert_pointer],
+            )
+        )
     total = sum(i.points for i in inputs)
-    band = ("high" if total >= 7 else "medium" if total >= 5
-            else "low-medium" if any(i.points == 3 for i in inputs) else "low")  # fmt: skip
-    return Score(name="NEWS2", value=total, band=band, inputs=inputs, missing=missing,
-                 complete=not missing, date=date)  # fmt: skip
+    band = (
+        "high"
+        if total >= 7
+        else "medium"
+        if total >= 5
+        else "low-medium"
+        if any(i.points == 3 for i in inputs)
+        else "low"
+    )
+    return Score(
+        name="NEWS2",
+        value=total,
+        band=band,
+        inputs=inputs,
+        missing=missing,
+        complete=not missing,
+        date=date,
+    )
 
 
 # --------------------------------------------------------------------------------- qSOFA, SIRS
@@ -176,24 +223,44 @@ def news2(findings: Findings, context: VitalContext) -> Score:
 def qsofa(findings: Findings, context: VitalContext) -> Score:
     vitals, date = _vital_set(findings)
     inputs, missing = [], []
-    for parameter, test, rule in (
+    checks: tuple[tuple[str, Callable[[float], bool], str], ...] = (
         ("respiratory_rate", lambda v: v >= 22, ">= 22/min"),
         ("systolic_bp", lambda v: v <= 100, "<= 100 mm Hg"),
-    ):
+    )
+    for parameter, test, rule in checks:
         m = vitals.get(parameter)
         if m is None:
             missing.append(parameter)
         else:
-            inputs.append(ScoreInput(name=f"{parameter} {rule}", value=f"{m.value:g} {m.unit}",
-                                     points=int(test(m.value)), pointers=m.pointers))  # fmt: skip
+            inputs.append(
+                ScoreInput(
+                    name=f"{parameter} {rule}",
+                    value=f"{m.value:g} {m.unit}",
+                    points=int(test(m.value)),
+                    pointers=m.pointers,
+                )
+            )
     if context.alert is None:
         missing.append("altered_mentation")
     else:
-        inputs.append(ScoreInput(name="altered_mentation", value=str(not context.alert).lower(),
-                                 points=int(not context.alert), pointers=[context.alert_pointer]))  # fmt: skip
+        inputs.append(
+            ScoreInput(
+                name="altered_mentation",
+                value=str(not context.alert).lower(),
+                points=int(not context.alert),
+                pointers=[context.alert_pointer],
+            )
+        )
     total = sum(i.points for i in inputs)
-    return Score(name="qSOFA", value=total, band="positive" if total >= 2 else "negative",
-                 inputs=inputs, missing=missing, complete=not missing, date=date)  # fmt: skip
+    return Score(
+        name="qSOFA",
+        value=total,
+        band="positive" if total >= 2 else "negative",
+        inputs=inputs,
+        missing=missing,
+        complete=not missing,
+        date=date,
+    )
 
 
 def sirs(findings: Findings) -> Score:
@@ -201,21 +268,35 @@ def sirs(findings: Findings) -> Score:
     wbc = findings.latest("wbc")
     sources = {**vitals, **({"wbc": wbc} if wbc else {})}
     inputs, missing = [], []
-    for parameter, test, rule in (
+    criteria: tuple[tuple[str, Callable[[float], bool], str], ...] = (
         ("temperature", lambda v: v > 38.0 or v < 36.0, "> 38 or < 36 °C"),
         ("heart_rate", lambda v: v > 90, "> 90/min"),
         ("respiratory_rate", lambda v: v > 20, "> 20/min"),
         ("wbc", lambda v: v > 12.0 or v < 4.0, "> 12 or < 4 x10^9/L"),
-    ):
+    )
+    for parameter, test, rule in criteria:
         m = sources.get(parameter)
         if m is None:
             missing.append(parameter)
         else:
-            inputs.append(ScoreInput(name=f"{parameter} {rule}", value=f"{m.value:g} {m.unit}",
-                                     points=int(test(m.value)), pointers=m.pointers))  # fmt: skip
+            inputs.append(
+                ScoreInput(
+                    name=f"{parameter} {rule}",
+                    value=f"{m.value:g} {m.unit}",
+                    points=int(test(m.value)),
+                    pointers=m.pointers,
+                )
+            )
     total = sum(i.points for i in inputs)
-    return Score(name="SIRS", value=total, band="met" if total >= 2 else "not met",
-                 inputs=inputs, missing=missing, complete=not missing, date=date)  # fmt: skip
+    return Score(
+        name="SIRS",
+        value=total,
+        band="met" if total >= 2 else "not met",
+        inputs=inputs,
+        missing=missing,
+        complete=not missing,
+        date=date,
+    )
 
 
 # --------------------------------------------------------------------------------- context
@@ -269,22 +350,38 @@ def compute_scores(findings: Findings, context: VitalContext) -> list[Score]:
 def rule_red_flags(findings: Findings, scores: list[Score]) -> list[RuleFlag]:
     """Critical values; NEWS2 >= 7 or any single NEWS2 parameter scoring 3; qSOFA >= 2."""
     flags = [
-        RuleFlag(flag=f"critical {m.name.lower()}: {m.as_written}",
-                 rule=f"{m.flag.replace('_', ' ')} (critical limit of the shipped table)",
-                 pointers=m.pointers)
-        for m in findings.measurements if m.flag.startswith("critical")
-    ]  # fmt: skip
+        RuleFlag(
+            flag=f"critical {m.name.lower()}: {m.as_written}",
+            rule=f"{m.flag.replace('_', ' ')} (critical limit of the shipped table)",
+            pointers=m.pointers,
+        )
+        for m in findings.measurements
+        if m.flag.startswith("critical")
+    ]
     for score in scores:
         pointers = [p for i in score.inputs if i.points for p in i.pointers]
         if score.name == "NEWS2" and score.value >= 7:
-            flags.append(RuleFlag(flag=f"NEWS2 {score.value}: high clinical risk",
-                                  rule="NEWS2 >= 7", pointers=pointers))  # fmt: skip
+            flags.append(
+                RuleFlag(
+                    flag=f"NEWS2 {score.value}: high clinical risk",
+                    rule="NEWS2 >= 7",
+                    pointers=pointers,
+                )
+            )
         if score.name == "NEWS2":
             for item in score.inputs:
                 if item.points == 3:
-                    flags.append(RuleFlag(flag=f"NEWS2 parameter {item.name} scores 3 ({item.value})",
-                                          rule="single NEWS2 parameter = 3", pointers=item.pointers))  # fmt: skip
+                    flags.append(
+                        RuleFlag(
+                            flag=f"NEWS2 parameter {item.name} scores 3 ({item.value})",
+                            rule="single NEWS2 parameter = 3",
+                            pointers=item.pointers,
+                        )
+                    )
         if score.name == "qSOFA" and score.value >= 2:
-            flags.append(RuleFlag(flag=f"qSOFA {score.value}: sepsis risk", rule="qSOFA >= 2",
-                                  pointers=pointers))  # fmt: skip
+            flags.append(
+                RuleFlag(
+                    flag=f"qSOFA {score.value}: sepsis risk", rule="qSOFA >= 2", pointers=pointers
+                )
+            )
     return flags

@@ -1,9 +1,10 @@
 """Quantities with units: UCUM and record-style unit strings -> pint, converted to a measure's unit.
 
-pint does the arithmetic; this module only translates the unit spellings that clinical records use
-(UCUM as in FHIR and C-CDA: ``Cel``, ``mm[Hg]``, ``10*3/uL``, ``[lb_av]``; flat-record suffixes such as
-``_mg_dl`` or ``_bpm``) into pint's. Mass <-> amount conversions (mg/dL <-> mmol/L) are done only for
-analytes with a fixed molar mass given by the caller (glucose, creatinine), never guessed.
+pint does the arithmetic; this module only translates the unit spellings that clinical records
+use (UCUM as in FHIR and C-CDA: ``Cel``, ``mm[Hg]``, ``10*3/uL``, ``[lb_av]``; flat-record
+suffixes such as ``_mg_dl`` or ``_bpm``) into pint's. Mass <-> amount conversions (mg/dL <->
+mmol/L) are done only for analytes with a fixed molar mass given by the caller (glucose,
+creatinine), never guessed.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -23,12 +24,16 @@ class DifferentialItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(
-        max_length=8,description="ICD-10-CM code, from the candidates retrieved for this record.")
-    condition: str = Field(
-        max_length=240,description="The official ICD-10-CM title of `code`.")
+        max_length=8, description="ICD-10-CM code, from the candidates retrieved for this record."
+    )
+    condition: str = Field(max_length=240, description="The official ICD-10-CM title of `code`.")
     likelihood: float = Field(ge=0.0, le=1.0, description="Probability this condition is present.")
-    verified: SkipJsonSchema[bool] = Field(description="The code is in the ICD-10-CM code list (simple-icd-10-cm).")
-    evidence: SkipJsonSchema[list[str]] = Field(description="The record facts this candidate was retrieved for.")
+    verified: SkipJsonSchema[bool] = Field(
+        description="The code is in the ICD-10-CM code list (simple-icd-10-cm)."
+    )
+    evidence: SkipJsonSchema[list[str]] = Field(
+        description="The record facts this candidate was retrieved for."
+    )
     pointers: SkipJsonSchema[list[str]] = Field(description="Where those facts are in the record.")
     ungrounded_evidence: SkipJsonSchema[list[str]] = Field(default_factory=list)
 
@@ -69,6 +74,6 @@ class Diagnosis(BaseModel):
         if len(set(codes)) != len(codes):
             raise ValueError("duplicate conditions in the differential")
         likelihoods = [d.likelihood for d in self.differential]
-        if any(a < b for a, b in zip(likelihoods, likelihoods[1:], strict=False)):
+        if any(a < b for a, b in itertools.pairwise(likelihoods)):
             raise ValueError("likelihoods must not increase down the differential")
         return self

@@ -21,7 +21,7 @@ no model call.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .._prompt import fence, render_template
 from .._task import Answers, Question, QuestionContext, Task
@@ -49,8 +49,10 @@ class Analysis:
     candidates: list[Candidate]
 
     def abnormal_labels(self) -> list[str]:
-        return [f"{m.name} {m.value:g} {m.unit} ({m.flag.replace('_', ' ')})"
-                for m in self.findings.abnormal][:20]  # fmt: skip
+        return [
+            f"{m.name} {m.value:g} {m.unit} ({m.flag.replace('_', ' ')})"
+            for m in self.findings.abnormal
+        ][:20]
 
 
 def analyse(record: Record) -> Analysis:
@@ -83,9 +85,13 @@ def _facts_text(analysis: Analysis) -> str:
     for score in analysis.scores:
         partial = "" if score.complete else f" (lower bound; missing {', '.join(score.missing)})"
         lines.append(f"{score.name}: {score.value} {score.band}{partial}")
-    for title, items in (("Problems", f.problems), ("Medications", f.medications),
-                         ("Procedures", f.procedures[-8:]), ("Allergies", f.allergies),
-                         ("Notes", f.notes)):  # fmt: skip
+    for title, items in (
+        ("Problems", f.problems),
+        ("Medications", f.medications),
+        ("Procedures", f.procedures[-8:]),
+        ("Allergies", f.allergies),
+        ("Notes", f.notes),
+    ):
         if items:
             lines.append(f"{title}: " + "; ".join(i.text[:160] for i in items[:12]))
     lines.append("Candidate conditions (ICD-10-CM code: title [why retrieved]):")
@@ -130,8 +136,7 @@ def _questions(record: Record, ctx: QuestionContext) -> list[Question]:
     if not analysis.candidates:
         return []  # nothing codable to rank: insufficient information, decided by code
     fenced, tag = fence(_facts_text(analysis), label="FACTS")
-    prompt = render_template("diagnosis.jinja", record=fenced, tag=tag,
-                             max_items=_MAX_DIFFERENTIAL)  # fmt: skip
+    prompt = render_template("diagnosis.jinja", record=fenced, tag=tag, max_items=_MAX_DIFFERENTIAL)
     return [
         Question(
             key=_QUESTION,
@@ -169,9 +174,15 @@ def _coherent(
             notes.append(f"dropped {code}: duplicate of a condition already listed")
             continue
         items.append(
-            DifferentialItem(code=code, condition=title, likelihood=likelihood, verified=True,
-                             evidence=candidate.reasons, pointers=candidate.pointers)
-        )  # fmt: skip
+            DifferentialItem(
+                code=code,
+                condition=title,
+                likelihood=likelihood,
+                verified=True,
+                evidence=candidate.reasons,
+                pointers=candidate.pointers,
+            )
+        )
     return items[:_MAX_DIFFERENTIAL], unverified
 
 
@@ -186,8 +197,10 @@ def _summary(analysis: Analysis) -> str:
 
 def _missing(analysis: Analysis) -> list[str]:
     wanted = sorted({m for s in analysis.scores for m in s.missing})
-    return [f"{name} (for {', '.join(s.name for s in analysis.scores if name in s.missing)})"
-            for name in wanted][:10]  # fmt: skip
+    return [
+        f"{name} (for {', '.join(s.name for s in analysis.scores if name in s.missing)})"
+        for name in wanted
+    ][:10]
 
 
 def _assemble(record: Record, answers: Answers) -> Diagnosis:
@@ -198,7 +211,7 @@ def _assemble(record: Record, answers: Answers) -> Diagnosis:
     insufficient = not analysis.candidates
     if answers.mode == "baseline" or not analysis.candidates:
         ranking = baseline_ranking(analysis.candidates)
-        ranked_by = "baseline"
+        ranked_by: Literal["model", "baseline"] = "baseline"
     else:
         ranked_by = "model"
         answer = answers.values.get(_QUESTION)
