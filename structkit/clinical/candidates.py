@@ -132,7 +132,10 @@ def _from_scores(pool: _Pool, findings: Findings, scores: list[Score]) -> None:
     sirs = by_name.get("SIRS")
     if sirs is None or sirs.value < 2:
         return
-    pointers = [p for i in sirs.inputs if i.points for p in i.pointers]
+    met = [i for i in sirs.inputs if i.points]
+    if not any(i.name.startswith(("temperature", "wbc")) for i in met):
+        return  # tachycardia and tachypnoea alone do not suggest an infection
+    pointers = [p for i in met for p in i.pointers]
     reason = f"SIRS {sirs.value}/4 criteria met"
     for code in ("A41.9", "R65.10"):
         pool.add(code, "score", reason, pointers)

@@ -84,7 +84,7 @@ RULES: tuple[Rule, ...] = (
     Rule("D64.9", (r"anemia", r"anaemia"), (r"ferrous", r"iron"), (), ("hemoglobin:low",)),
     Rule("N18.9", (r"chronic kidney", r"\bckd\b"), (), (r"dialysis",), ("egfr:low",)),
     Rule("N17.9", (r"acute kidney", r"\baki\b"), (), (), ("creatinine:high",)),
-    Rule("I21.3", (r"st elevation", r"st-elevation", r"stemi\b"), (), (), ()),
+    Rule("I21.3", (r"st elevation", r"st-elevation", r"stemi\b"), (), (), ("troponin_i:high",)),
     Rule("I21.4", (r"nstemi", r"non-st"), (), (), ("troponin_i:high",)),
     Rule("I21.9", (r"myocardial infarction", r"heart attack"), (), (), ("troponin_i:high",)),
     Rule(
