@@ -4,16 +4,20 @@ table-driven NEWS2 written here from the chart, over a grid of vital-sign sets."
 from __future__ import annotations
 
 import itertools
+import json
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import pytest
 
 from structkit.adapters import load
-from structkit.clinical.findings import extract_findings
+from structkit.clinical.findings import extract_findings, measurements_of
 from structkit.clinical.scores import (
     VitalContext,
     compute_scores,
     news2,
     news2_points,
+    news2_series,
     read_context,
     rule_red_flags,
 )
@@ -43,6 +47,12 @@ _SCALE2_OXYGEN = [
     (95, 96, 2),
     (97, 100, 3),
 ]
+
+
+def _chart_precision(name: str, value: float) -> float:
+    """The chart is read in whole numbers (temperature: one decimal), rounded half up."""
+    step = Decimal("0.1") if name == "temperature" else Decimal("1")
+    return float(Decimal(str(value)).quantize(step, rounding=ROUND_HALF_UP))
 
 
 def _lookup(bands: list[tuple[float, float, int]], value: float) -> int:
@@ -172,3 +182,26 @@ def test_rule_red_flags_fire_on_the_rules_only():
     )
     calm_findings = extract_findings(calm)
     assert rule_red_flags(calm_findings, compute_scores(calm_findings, read_context(calm))) == []
+
+
+DATASET = Path(__file__).resolve().parents[1] / "datasets" / "diagnosis_real.jsonl"
+
+
+def test_news2_on_every_vitals_set_of_the_benchmark_matches_the_independent_implementation():
+    items = [json.loads(line) for line in DATASET.read_text().splitlines()]
+    checked = 0
+    for item in items:
+        record = load(DATASET.parent / item["input"])
+        measurements, _ = measurements_of(record)
+        for score in news2_series(measurements, read_context(record)):
+            vitals = {
+                m.measure: m.value
+                for m in measurements
+                if m.date == score.date and m.measure in _CHART
+            }
+            expected = sum(
+                _lookup(_CHART[name], _chart_precision(name, v)) for name, v in vitals.items()
+            )
+            assert score.value == expected, (item["id"], score.date)
+            checked += 1
+    assert checked >= 40  # every bundle with vital signs contributes at least one set

@@ -253,6 +253,8 @@ def _coded_measurements(record: Record) -> list[_Raw]:
             )
             _attach_detail(raws.get(owner), value, "range" if "range" in key else "interp")
             continue
+        if record.kind == "ccda" and detail:
+            continue  # ", time", ", status", ...: details of an entry, not its value
         parsed = _number(value.text)
         if parsed is None:
             continue

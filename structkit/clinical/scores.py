@@ -14,6 +14,7 @@ SIRS: Bone et al., Chest 1992: T > 38 or < 36 °C, HR > 90/min, RR > 20/min, WBC
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ __all__ = [
     "compute_scores",
     "news2",
     "news2_points",
+    "news2_series",
     "qsofa",
     "read_context",
     "rule_red_flags",
@@ -89,7 +91,13 @@ class VitalContext:
 def news2_points(
     parameter: str, value: float, *, on_oxygen: bool = False, scale_2: bool = False
 ) -> int:
-    """Points of one numeric NEWS2 parameter (RCP 2017 chart 1; chart 2 for SpO2 Scale 2)."""
+    """Points of one numeric NEWS2 parameter (RCP 2017 chart 1; chart 2 for SpO2 Scale 2).
+
+    The chart's bands are whole numbers (temperature: one decimal), so a measured value is first
+    rounded half up to that precision (110.6 mm Hg is read as 111).
+    """
+    precision = 10 if parameter == "temperature" else 1
+    value = math.floor(value * precision + 0.5) / precision
     if parameter == "respiratory_rate":
         return (
             3 if value <= 8 else 1 if value <= 11 else 0 if value <= 20 else 2 if value <= 24 else 3
@@ -133,7 +141,6 @@ def news2_points(
             else 3
         )
     if parameter == "temperature":
-        value = round(value, 1)  # the chart reads one decimal
         return (
             3
             if value <= 35.0
@@ -158,8 +165,26 @@ def _vital_set(findings: Findings) -> tuple[dict[str, Measurement], str]:
     return {m.measure: m for m in vitals if m.date == newest}, newest
 
 
+def news2_series(measurements: list[Measurement], context: VitalContext) -> list[Score]:
+    """NEWS2 for every set of vital signs in the record (one per date), oldest first."""
+    dates = sorted({m.date for m in measurements if m.measure in _NEWS2_VITALS})
+    return [
+        _news2(
+            {m.measure: m for m in measurements if m.date == d and m.measure in _NEWS2_VITALS},
+            d,
+            context,
+        )
+        for d in dates
+    ]
+
+
 def news2(findings: Findings, context: VitalContext) -> Score:
+    """NEWS2 of the latest set of vital signs."""
     vitals, date = _vital_set(findings)
+    return _news2(vitals, date, context)
+
+
+def _news2(vitals: dict[str, Measurement], date: str, context: VitalContext) -> Score:
     inputs: list[ScoreInput] = []
     missing: list[str] = []
     for parameter in _NEWS2_VITALS:
