@@ -60,7 +60,6 @@ def _requests(engine: Any, records: list[dict[str, Any]], **changes: Any) -> lis
     """Diagnosis requests as a user would write them by hand: exactly the prompt, the grounded
     schema and the seeds structkit sends for these records (so the comparison is like for like).
     """
-    import structkit
     from structkit.adapters import load, render
     from structkit.engines import GenerationRequest
 
@@ -95,7 +94,6 @@ def _valid_json(text: str) -> bool:
 
 
 def bench_overhead(engine: Any, rounds: int, n: int) -> dict[str, Any]:
-    import structkit
     from structkit._runner import run_task
 
     task = _classic_task()
@@ -141,7 +139,6 @@ def bench_overhead(engine: Any, rounds: int, n: int) -> dict[str, Any]:
 
 def bench_batching(engine: Any, rounds: int, n: int) -> dict[str, list[float]]:
     """Records/s for one batched run_task call vs one call per record, rounds alternating."""
-    import structkit
     from structkit._runner import run_task
 
     records = _records(n)
