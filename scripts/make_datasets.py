@@ -906,8 +906,15 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(folder)): p.read_bytes()
         for p in folder.rglob("*")
-        if p.is_file() and p.suffix != ".md"
+        if p.is_file()
+        and p.suffix != ".md"
+        and not p.name.startswith(_BUILT_ELSEWHERE)
+        and not p.parent.name.startswith(_BUILT_ELSEWHERE)
     }
+
+
+#: Built by other scripts from real records (scripts/make_diagnosis_benchmark.py), not here.
+_BUILT_ELSEWHERE = ("diagnosis_real",)
 
 
 def main() -> int:

@@ -124,8 +124,10 @@ def diagnose(record: Any, **options: Unpack[RunOptions]) -> Diagnosis:
     """Decision-support differential diagnosis for one patient record.
 
     ``record`` is anything ``structkit.adapters.load`` reads (a dict, a FHIR Bundle, a C-CDA
-    document, a one-row DataFrame, a file path). Each differential item cites the record fields
-    it rests on (``evidence``, resolved to provenance ``pointers``). Options: :class:`RunOptions`.
+    document, a one-row DataFrame, a file path). Findings, early-warning scores and rule red
+    flags are computed in code; the differential is a ranking of ICD-10-CM codes retrieved from
+    the record (each with its evidence and pointers). Options: :class:`RunOptions`
+    (``mode="baseline"``: code ranks the candidates, no model call).
 
     Raises:
         InputError: the record cannot be read.

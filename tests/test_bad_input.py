@@ -17,6 +17,8 @@ from structkit import FakeEngine, StructkitError
 from structkit.adapters import load
 from structkit.evaluation import evaluate
 
+from . import legacy_diagnosis as legacy
+
 SECRET = "Jane-SECRET-Doe"
 
 
@@ -85,7 +87,9 @@ def test_batch_functions_keep_bad_records_as_typed_outcomes(
 )
 def test_bad_options_are_configuration_errors(options: dict[str, Any]) -> None:
     engine = FakeEngine(_never)
-    error = _assert_clean(lambda: structkit.run("diagnosis", [{"a": 1}], engine=engine, **options))
+    # The classic path: question-mode tasks (structkit.diagnose) do not render the record, so
+    # they never read `format` (the runner validates it only where it is used).
+    error = _assert_clean(lambda: legacy.diagnose_many([{"a": 1}], engine=engine, **options))
     assert isinstance(error, structkit.ConfigurationError)
 
 

@@ -21,6 +21,7 @@ from structkit._batch import neutralize_formulas, read_results
 from structkit.adapters._ids import IdSet
 from structkit.cli import main
 
+from . import legacy_diagnosis  # noqa: F401  (registers the classic task the batch tests run)
 from .conftest import ROOT, valid_diagnosis
 
 SECRET = "Zebulon-Quartermaine"  # record content that must never reach progress output
@@ -59,7 +60,7 @@ def patients_csv(path: Path, n: int = 6) -> Path:
 
 def run(source: Any, out: Path, engine: FakeEngine | None = None, **kw: Any) -> BatchSummary:
     kw.setdefault("progress", False)
-    return run_batch("diagnosis", source, out, engine=engine or FakeEngine(respond), **kw)
+    return run_batch("diagnosis_freeform", source, out, engine=engine or FakeEngine(respond), **kw)
 
 
 # --------------------------------------------------------------------------- sources
@@ -218,7 +219,7 @@ def slow(request):
     time.sleep(0.02)
     return respond(request)
 
-run_batch("diagnosis", sys.argv[1], sys.argv[2], id_column="pid", batch_size=3,
+run_batch("diagnosis_freeform", sys.argv[1], sys.argv[2], id_column="pid", batch_size=3,
           engine=FakeEngine(slow), progress=False)
 """
 
@@ -390,9 +391,10 @@ def test_dry_run_counts_tokens_without_the_engine(tmp_path):
 _MEASURE = """
 import json, resource, sys, time
 from structkit import run_batch
+import tests.legacy_diagnosis  # registers the classic task
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
-summary = run_batch("diagnosis", sys.argv[1], sys.argv[2], id_column="pid", dry_run=True,
+summary = run_batch("diagnosis_freeform", sys.argv[1], sys.argv[2], id_column="pid", dry_run=True,
                     count_tokens=len, progress=False, batch_size=256)
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -447,12 +449,17 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 def test_cli_batch_usage_errors_exit_2(tmp_path, capsys):
     source, out = str(patients_csv(tmp_path / "in.csv")), str(tmp_path / "o.jsonl")
-    assert cli(capsys, "batch", "diagnosis", source)[0] == 2  # --out is required
-    code, _, err = cli(capsys, "batch", "diagnosis", source, "--out", out, "--export", "x.xlsx")
+    assert cli(capsys, "batch", "diagnosis_freeform", source)[0] == 2  # --out is required
+    code, _, err = cli(
+        capsys, "batch", "diagnosis_freeform", source, "--out", out, "--export", "x.xlsx"
+    )
     assert code == 2 and "xlsx" in err and SECRET not in err
     code, _, err = cli(capsys, "batch", "nope", source, "--out", out)
     assert code == 2 and "no task named" in err
-    assert cli(capsys, "batch", "diagnosis", source, "--out", out, "--batch-size", "0")[0] == 2
+    assert (
+        cli(capsys, "batch", "diagnosis_freeform", source, "--out", out, "--batch-size", "0")[0]
+        == 2
+    )
     code, text, _ = cli(capsys, "batch", "--help")
     assert code == 0 and "--retry-failed" in text and "last one wins" in text
     assert "structkit batch" in cli(capsys, "--help")[1]
@@ -464,7 +471,7 @@ def test_cli_batch_on_a_finished_job_reports_and_exits_by_failures(tmp_path, cap
     out = tmp_path / "out.jsonl"
     run(source, out, id_column="pid")
     code, text, err = cli(
-        capsys, "batch", "diagnosis", str(source), "--out", str(out), "--id-column", "pid"
+        capsys, "batch", "diagnosis_freeform", str(source), "--out", str(out), "--id-column", "pid"
     )
     assert code == 1  # nothing left to do, but one record's line is an error
     assert "0 ok, 0 failed, 2 skipped (1 failed earlier), 2 total" in err
@@ -473,7 +480,7 @@ def test_cli_batch_on_a_finished_job_reports_and_exits_by_failures(tmp_path, cap
     code, _, err = cli(
         capsys,
         "batch",
-        "diagnosis",
+        "diagnosis_freeform",
         str(source),
         "--out",
         str(out),

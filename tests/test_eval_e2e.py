@@ -8,6 +8,7 @@ import pytest
 
 from structkit.evaluation import evaluate, load_dataset, write_report
 
+from . import legacy_diagnosis as legacy
 from .conftest import ROOT
 
 pytestmark = pytest.mark.engine
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.engine
 def test_eval_on_the_shipped_dataset_measures_the_real_engine(real_engine, tmp_path):
     items = load_dataset(ROOT / "datasets" / "diagnosis.jsonl", limit=3)
     evaluation = evaluate(
-        "diagnosis",
+        legacy.DIAGNOSIS,  # the classic path: one whole-record prompt per record
         items,
         engines=[real_engine],
         settings=[{}, {"format": "markdown"}],

@@ -48,9 +48,9 @@ from structkit.evaluation import (
 from structkit.evaluation._cli import add_eval_parser, run_eval
 from structkit.evaluation._metrics import phrase_in
 from structkit.tasks.clauses import MAX_CLAUSES, ClauseExtraction
-from structkit.tasks.diagnosis import Diagnosis
 from structkit.tasks.financials import check_table, parse_amount
 
+from . import legacy_diagnosis as legacy
 from .conftest import valid_diagnosis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,7 +227,7 @@ def test_score_diagnosis_on_hand_made_answers() -> None:
     }
     empty = {"condition": None, "synonyms": [], "red_flags": [], "recommended_tests": [],
              "insufficient_information": True}  # fmt: skip
-    right = Diagnosis.model_validate(
+    right = legacy.Diagnosis.model_validate(
         valid_diagnosis(
             differential=[
                 {"condition": "Massive PE", "evidence": ["vitals"], "likelihood": 0.6,
@@ -237,7 +237,7 @@ def test_score_diagnosis_on_hand_made_answers() -> None:
             recommended_tests=["CT pulmonary angiogram", "D-dimer"],
         )
     )  # fmt: skip
-    second = Diagnosis.model_validate(
+    second = legacy.Diagnosis.model_validate(
         valid_diagnosis(
             differential=[
                 {"condition": "Pneumonia", "evidence": ["a"], "likelihood": 0.5, "rationale": "x"},
@@ -248,7 +248,7 @@ def test_score_diagnosis_on_hand_made_answers() -> None:
             recommended_tests=["Chest X-ray"],
         )
     )  # fmt: skip
-    thin = Diagnosis.model_validate(
+    thin = legacy.Diagnosis.model_validate(
         valid_diagnosis(differential=[], insufficient_information=True, red_flags=[])
     )
     second.differential[0].ungrounded_evidence = ["a"]  # one of three citations unresolved
@@ -395,7 +395,7 @@ def test_shipped_datasets_are_consistent() -> None:
 
 
 ORACLES = {
-    "diagnosis": diagnosis_oracle,
+    "diagnosis_freeform": diagnosis_oracle,
     "financials": financials_oracle,
     "clauses": clauses_oracle,
 }
@@ -405,7 +405,7 @@ ORACLES = {
 def test_gold_answers_score_perfectly_on_the_shipped_datasets(task: str) -> None:
     """Dataset and scorer agree: answering the gold (within the grounded schema, in at most
     MAX_CLAUSES clauses) scores 1 on every accuracy metric."""
-    items = load_dataset(DATASETS / f"{task}.jsonl")
+    items = load_dataset(DATASETS / f"{task.removesuffix('_freeform')}.jsonl")
     engine = structkit.FakeEngine(ORACLES[task](items))  # type: ignore[operator]
     (config,) = evaluate(task, items, engines=[engine]).configs
     for metric in ("schema_valid", "format_ok", "grounded", *ACCURACY_METRICS[task]):
@@ -429,7 +429,7 @@ def test_make_datasets_is_reproducible() -> None:
 def test_evaluate_oracle_scores_perfectly_and_std_is_zero() -> None:
     items = first_items("diagnosis", 4) + load_dataset(DATASETS / "diagnosis.jsonl")[-1:]
     engine = structkit.FakeEngine(diagnosis_oracle(items))
-    result = evaluate("diagnosis", items, engines=[engine], runs=3)
+    result = evaluate(legacy.DIAGNOSIS, items, engines=[engine], runs=3)
     (config,) = result.configs
     assert len(config.runs) == 3
     assert [len(c) for c in engine.calls] == [1, 5, 5, 5]  # untimed warm-up, one batch per run
@@ -445,7 +445,7 @@ def test_mean_and_std_over_runs() -> None:
     engine: structkit.FakeEngine
     # Runs 1 and 3 answer right, run 2 wrong: top-1 accuracy 1, 0, 1.
     engine = structkit.FakeEngine(diagnosis_oracle(items, wrong=lambda: len(engine.calls) == 2))
-    result = evaluate("diagnosis", items, engines=[engine], runs=3, warmup=False)
+    result = evaluate(legacy.DIAGNOSIS, items, engines=[engine], runs=3, warmup=False)
     stat = result.configs[0].stat("condition_top1")
     assert stat is not None
     assert stat.mean == pytest.approx(2 / 3)
@@ -458,7 +458,7 @@ def test_format_compliance_counts_every_attempt() -> None:
     oracle = diagnosis_oracle(items)
     engine: structkit.FakeEngine
     engine = structkit.FakeEngine(lambda r: "not json" if len(engine.calls) == 1 else oracle(r))
-    result = evaluate("diagnosis", items, engines=[engine], warmup=False)
+    result = evaluate(legacy.DIAGNOSIS, items, engines=[engine], warmup=False)
     config = result.configs[0]
     assert config.stat("format_ok").mean == 0.5  # type: ignore[union-attr]
     assert config.stat("schema_valid").mean == 1.0  # type: ignore[union-attr]
@@ -474,7 +474,7 @@ def test_ttft_from_engine_metrics_and_batches() -> None:
         return Completion(text, "stop", 10, 10, metrics={"first_token_latency": 0.2})
 
     engine = structkit.FakeEngine(respond)
-    result = evaluate("diagnosis", items, engines=[engine], batch_size=3, warmup=False)
+    result = evaluate(legacy.DIAGNOSIS, items, engines=[engine], batch_size=3, warmup=False)
     config = result.configs[0]
     assert [len(c) for c in engine.calls] == [3, 1]
     assert config.stat("ttft_p50_s").mean == 0.2  # type: ignore[union-attr]
@@ -504,7 +504,7 @@ def test_models_loaded_one_at_a_time_with_settings() -> None:
         return ClosingEngine(diagnosis_oracle(items), model or "default")
 
     result = evaluate(
-        "diagnosis",
+        legacy.DIAGNOSIS,
         items,
         models=["model-a", "model-b"],
         settings=[{}, {"grounding": False}, {"format": "markdown", "temperature": 0.7}],
@@ -522,7 +522,9 @@ def test_models_loaded_one_at_a_time_with_settings() -> None:
     ungrounded = result.configs[1].stat("grounded")
     assert ungrounded is not None and ungrounded.mean == 0.0  # no enum: invented label cited
     with pytest.raises(ValueError, match="settings may not set"):
-        evaluate("diagnosis", items, engines=[ClosingEngine(None, "x")], settings=[{"model": 1}])
+        evaluate(
+            legacy.DIAGNOSIS, items, engines=[ClosingEngine(None, "x")], settings=[{"model": 1}]
+        )
     ClosingEngine.open_engines.clear()
 
 
@@ -553,7 +555,7 @@ def small_evaluation() -> Evaluation:
     items = first_items("diagnosis", 3)
     engine = structkit.FakeEngine(diagnosis_oracle(items))
     return evaluate(
-        "diagnosis", items, engines=[engine], settings=[{}, {"grounding": False}], runs=2
+        legacy.DIAGNOSIS, items, engines=[engine], settings=[{}, {"grounding": False}], runs=2
     )
 
 
@@ -578,7 +580,7 @@ def test_html_report_is_self_contained_with_plots(tmp_path: Path) -> None:
     paths = write_report(evaluation, tmp_path / "out")
     assert {p.name for p in paths.values()} == {"report.md", "report.html", "results.json"}
     data = json.loads(paths["json"].read_text(encoding="utf-8"))
-    assert data["task"] == "diagnosis" and len(data["configs"]) == 2
+    assert data["task"] == "diagnosis_freeform" and len(data["configs"]) == 2
     assert data["configs"][0]["summary"]["schema_valid"] == {"mean": 1.0, "std": 0.0}
 
 
@@ -586,7 +588,7 @@ def test_cli_eval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     items = first_items("diagnosis", 3)
     parser = argparse.ArgumentParser()
     add_eval_parser(parser.add_subparsers(dest="command"))
-    argv = ["eval", "diagnosis", str(DATASETS / "diagnosis.jsonl"), "--limit", "3"]
+    argv = ["eval", "diagnosis_freeform", str(DATASETS / "diagnosis.jsonl"), "--limit", "3"]
     argv += ["--model", "m1", "--setting", "default", "--setting", "grounding=false"]
     argv += ["--runs", "2", "--out", str(tmp_path / "report")]
     args = parser.parse_args(argv)

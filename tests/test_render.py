@@ -14,6 +14,8 @@ import structkit
 from structkit import ConfigurationError, RecordTooLargeError
 from structkit.adapters import Record, Section, Value, fit_to_budget, render
 
+from . import legacy_diagnosis as legacy
+
 
 def table_record(rows: int) -> Record:
     columns = ["item", "2023"]
@@ -131,7 +133,7 @@ def test_a_single_unit_over_budget_cannot_be_split():
 def test_runner_reports_too_large_records_per_record(patient_record):
     engine = structkit.FakeEngine(lambda r: "{}")
     huge = dict(patient_record, notes="word " * 40000)
-    outcomes = structkit.diagnose_many([huge, patient_record], engine=engine, max_attempts=1)
+    outcomes = legacy.diagnose_many([huge, patient_record], engine=engine, max_attempts=1)
     assert isinstance(outcomes[0].error, RecordTooLargeError)
     assert len(engine.calls[0]) == 1  # the other record still ran
 

@@ -27,6 +27,8 @@ from structkit.engines._base import GenerationRequest
 from structkit.evaluation import Evaluation, evaluate, load_dataset, write_report
 from structkit.evaluation._report import PALETTE
 
+from . import legacy_diagnosis as legacy
+
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -92,7 +94,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Evaluation, Path]:
         )
 
     evaluation = evaluate(
-        "diagnosis",
+        legacy.DIAGNOSIS,
         items,
         models=["model-a", "model-b"],
         settings=[{}, {"grounding": False}],

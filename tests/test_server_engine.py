@@ -20,7 +20,6 @@ import pytest
 import structkit
 from structkit import (
     Completion,
-    Diagnosis,
     EngineUnavailableError,
     GenerationRequest,
     ModelNotFoundError,
@@ -38,6 +37,7 @@ from structkit.engines._server import (
     engine_from_env,
 )
 
+from . import legacy_diagnosis as legacy
 from .conftest import answer_text
 
 R1 = "deepseek-r1-distill-qwen-1.5b"  # a name that selects the reasoning profile
@@ -255,11 +255,11 @@ def test_request_payload_shape(serve, patient_record):
     server = serve()
     engine = fast_engine(server.url, api_key="sekrit")
     assert isinstance(engine, Engine)
-    result = structkit.diagnose(patient_record, engine=engine, seed=5)
-    assert isinstance(result, Diagnosis)
+    result = legacy.diagnose(patient_record, engine=engine, seed=5)
+    assert isinstance(result, legacy.Diagnosis)
     (body,) = server.chats
     record = structkit.adapters.load(patient_record)
-    schema = json.loads(json.dumps(structkit.DIAGNOSIS.schema_for(record, grounding=True)))
+    schema = json.loads(json.dumps(legacy.DIAGNOSIS.schema_for(record, grounding=True)))
     assert body["model"] == "smollm2"
     assert [m["role"] for m in body["messages"]] == ["user"]  # no system message
     assert body["response_format"]["type"] == "json_schema"
@@ -297,7 +297,7 @@ def test_reasoning_is_reassembled_for_the_validator(serve, patient_record, key):
         max_model_len=8192,
     )
     engine = fast_engine(server.url)
-    (outcome,) = structkit.diagnose_many([patient_record], engine=engine, thinking_budget=40)
+    (outcome,) = legacy.diagnose_many([patient_record], engine=engine, thinking_budget=40)
     assert outcome.ok, outcome.error
     assert outcome.reasoning == "ST elevation first."
     assert server.chats[0]["thinking_token_budget"] == 40
@@ -313,18 +313,20 @@ def test_thinking_that_never_ends_is_a_thinking_budget_error(serve, patient_reco
         max_model_len=8192,
     )
     with pytest.raises(ThinkingBudgetError) as info:
-        structkit.diagnose(patient_record, engine=fast_engine(server.url), max_attempts=1)
+        legacy.diagnose(patient_record, engine=fast_engine(server.url), max_attempts=1)
     assert info.value.reasoning == "Hmm, and then"
 
 
 def test_finish_reason_length_is_a_truncated_output(serve, patient_record):
     server = serve(lambda body: chat('{"summary": "cut', finish="length"))
     engine = fast_engine(server.url)
-    (outcome,) = structkit.run("diagnosis", [patient_record], engine=engine, max_attempts=1)
+    (outcome,) = structkit.run(
+        "diagnosis_freeform", [patient_record], engine=engine, max_attempts=1
+    )
     assert isinstance(outcome.error, TruncatedOutputError)
     assert outcome.error.finish_reason == "length"
     with pytest.raises(TruncatedOutputError):
-        structkit.diagnose(patient_record, engine=engine, max_attempts=1)
+        legacy.diagnose(patient_record, engine=engine, max_attempts=1)
 
 
 def test_thinking_budget_is_dropped_when_the_server_refuses_it(serve):
@@ -434,7 +436,7 @@ def test_wrong_model_name_lists_the_served_models(serve, patient_record):
     with pytest.raises(ModelNotFoundError, match="smollm2, other"):
         fast_engine(server.url, model="gpt-4").health_check()
     with pytest.raises(ModelNotFoundError, match="several models"):
-        structkit.diagnose(patient_record, engine=fast_engine(server.url))
+        legacy.diagnose(patient_record, engine=fast_engine(server.url))
     assert fast_engine(server.url, model="other").health_check().model == "other"
 
 
@@ -488,12 +490,14 @@ def test_stream_task_yields_reasoning_then_answer_then_the_validated_result(serv
         max_model_len=8192,
     )
     engine = fast_engine(server.url)
-    events = list(stream_task("diagnosis", patient_record, engine=engine, thinking_budget=40))
+    events = list(
+        stream_task("diagnosis_freeform", patient_record, engine=engine, thinking_budget=40)
+    )
     kinds = [e.kind for e in events]
     assert kinds[:2] == ["reasoning", "reasoning"] and kinds[-1] == "result"
     assert set(kinds[2:-1]) == {"answer"}
     assert "".join(str(e.data) for e in events if e.kind == "answer") == answer_text()
-    assert isinstance(events[-1].data, Diagnosis)
+    assert isinstance(events[-1].data, legacy.Diagnosis)
     body = server.chats[0]
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
     assert body["thinking_token_budget"] == 40
@@ -519,7 +523,7 @@ def test_stream_retries_before_the_first_delta(serve):
 def test_stream_task_raises_the_typed_error(serve, patient_record):
     server = serve(lambda body: sse([], "not json"))
     with pytest.raises(OutputParseError):
-        list(stream_task("diagnosis", patient_record, engine=fast_engine(server.url)))
+        list(stream_task("diagnosis_freeform", patient_record, engine=fast_engine(server.url)))
 
 
 # -- selection and helpers -------------------------------------------------------------------
@@ -555,4 +559,4 @@ def test_a_stream_broken_after_text_ends_with_an_error(serve, patient_record):
     assert isinstance(events[-1].data, Completion) and events[-1].data.error is not None
     assert len(server.chats) == 1  # text was shown: not retried
     with pytest.raises(structkit.EngineRequestError):
-        list(stream_task("diagnosis", patient_record, engine=engine))
+        list(stream_task("diagnosis_freeform", patient_record, engine=engine))

@@ -25,6 +25,7 @@ import structkit
 from structkit import Diagnosis, OutputError, StructkitError, stream_task
 from structkit.engines._server import ServerEngine
 
+from . import legacy_diagnosis as legacy
 from .conftest import EXAMPLES, FIXTURES
 from .vllm_server import VLLMServer
 
@@ -101,16 +102,16 @@ def test_stream_one_diagnosis(engine: ServerEngine) -> None:
     for seed in range(3):  # a 135M model: allow a couple of invalid samples
         events: list[Any] = []
         try:
-            for event in stream_task("diagnosis", record, engine=engine, seed=seed):
+            for event in stream_task("diagnosis_freeform", record, engine=engine, seed=seed):
                 events.append(event)
         except OutputError as exc:
             failures.append(str(exc))
             continue
         kinds = [e.kind for e in events]
-        assert kinds[-1] == "result" and isinstance(events[-1].data, Diagnosis)
+        assert kinds[-1] == "result" and isinstance(events[-1].data, legacy.Diagnosis)
         assert "answer" in kinds and "reasoning" not in kinds  # not a reasoning model
         answer = "".join(e.data for e in events if e.kind == "answer")
-        assert Diagnosis.model_validate_json(answer)  # the deltas are the whole answer
+        assert legacy.Diagnosis.model_validate_json(answer)  # the deltas are the whole answer
         return
     pytest.fail(f"no valid streamed diagnosis in 3 seeds: {failures}")
 
@@ -133,7 +134,7 @@ def test_reasoning_server_streams_thinking_then_answer(
             events: list[Any] = []
             try:
                 for event in stream_task(
-                    "diagnosis", record, engine=client, thinking_budget=40, max_tokens=700
+                    "diagnosis_freeform", record, engine=client, thinking_budget=40, max_tokens=700
                 ):
                     events.append(event)
             except OutputError as exc:
@@ -142,7 +143,7 @@ def test_reasoning_server_streams_thinking_then_answer(
             assert kinds and kinds[0] == "reasoning"
             if "answer" in kinds:  # thinking strictly before the answer
                 assert "reasoning" not in kinds[kinds.index("answer") :]
-            outcomes = structkit.diagnose_many(
+            outcomes = legacy.diagnose_many(
                 [record] * 2, engine=client, thinking_budget=40, max_tokens=700
             )
             assert any(o.ok for o in outcomes), [str(o.error) for o in outcomes]

@@ -3,7 +3,6 @@ import json
 import pytest
 
 from structkit import (
-    Diagnosis,
     OutputParseError,
     OutputValidationError,
     ThinkingBudgetError,
@@ -13,6 +12,7 @@ from structkit._schema import output_schema
 from structkit._validate import split_reasoning, validate_answer
 
 from .conftest import answer_text, valid_diagnosis
+from .legacy_diagnosis import Diagnosis
 
 SCHEMA = output_schema(Diagnosis)
 

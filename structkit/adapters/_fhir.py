@@ -28,11 +28,23 @@ _SYSTEMS = {
     "http://hl7.org/fhir/sid/cvx": "CVX",
     "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM",
     "http://hl7.org/fhir/sid/icd-10": "ICD-10",
+    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation": (
+        "HL7 ObservationInterpretation"
+    ),
 }
 _DROPPED_TYPES = {
-    "Claim", "ExplanationOfBenefit", "Coverage", "Organization", "Practitioner",
-    "PractitionerRole", "Location", "Provenance", "Device", "CareTeam", "ImagingStudy",
-}  # fmt: skip
+    "Claim",
+    "ExplanationOfBenefit",
+    "Coverage",
+    "Organization",
+    "Practitioner",
+    "PractitionerRole",
+    "Location",
+    "Provenance",
+    "Device",
+    "CareTeam",
+    "ImagingStudy",
+}
 _SECTION_OF = {
     "Patient": "Patient",
     "Condition": "Conditions",
@@ -46,8 +58,21 @@ _SECTION_OF = {
     "DiagnosticReport": "Reports",
     "CarePlan": "Care plans",
 }
-_NOISE_KEYS = {"id", "meta", "text", "identifier", "subject", "patient", "encounter", "fullUrl",
-               "request", "reference", "extension", "contained", "issued"}  # fmt: skip
+_NOISE_KEYS = {
+    "id",
+    "meta",
+    "text",
+    "identifier",
+    "subject",
+    "patient",
+    "encounter",
+    "fullUrl",
+    "request",
+    "reference",
+    "extension",
+    "contained",
+    "issued",
+}
 
 
 def _concept(cc: Any) -> str:
@@ -127,15 +152,37 @@ def _patient(r: dict[str, Any], p: str) -> list[Value]:
     return out
 
 
+def _range_and_interpretation(r: dict[str, Any], p: str, label: str) -> list[Value]:
+    """The observation's own reference range and interpretation: how a clinician reads a value."""
+    out = []
+    ranges = r.get("referenceRange")
+    if isinstance(ranges, list) and ranges and isinstance(ranges[0], dict):
+        ends = [
+            f"{word} {_quantity(ranges[0][name])}"
+            for word, name in (("from", "low"), ("to", "high"))
+            if isinstance(ranges[0].get(name), dict) and "value" in ranges[0][name]
+        ]
+        if ends:
+            out.append(Value(f"{label} reference range", " ".join(ends), f"{p}/referenceRange/0"))
+    interpretations = r.get("interpretation")
+    if isinstance(interpretations, list) and interpretations:
+        text = _concept(interpretations[0])
+        if text:
+            out.append(Value(f"{label} interpretation", text, f"{p}/interpretation/0"))
+    return out
+
+
 def _observation(r: dict[str, Any], p: str) -> list[Value]:
     label = _with_date(_concept(r.get("code")), _date(r, "effectiveDateTime", "effectivePeriod"))
     value = _value_x(r, p)
     out = [Value(label, value[0], value[1])] if value else []
+    out += _range_and_interpretation(r, p, label)
     for i, comp in enumerate(r.get("component", [])):
         comp_value = _value_x(comp, f"{p}/component/{i}")
         if comp_value:
             key = _with_date(_concept(comp.get("code")), _date(r, "effectiveDateTime"))
             out.append(Value(key, comp_value[0], comp_value[1]))
+            out += _range_and_interpretation(comp, f"{p}/component/{i}", key)
     return out
 
 

@@ -28,6 +28,7 @@ from .._runner import Outcome
 from .._validate import split_reasoning, strict_json_loads
 from ..tasks import cuad
 from ..tasks.clauses import CLAUSE_TYPES, normalize_date
+from ._diagnosis_codes import score_coded_differential
 
 __all__ = [
     "ACCURACY_METRICS",
@@ -228,7 +229,8 @@ def score_diagnosis(
     outcomes: Sequence[Outcome[Any]], golds: Sequence[Mapping[str, Any]]
 ) -> dict[str, float | None]:
     """Condition accuracy (top-1/top-3), insufficient-information accuracy, red flags and
-    recommended tests P/R/F1, and the share of cited evidence that resolved in the record."""
+    recommended tests P/R/F1, and the share of cited evidence that resolved in the record; with
+    ICD-10-CM gold (``gold["icd10"]``), recall@5 and precision of the coded differential."""
     top1 = top3 = with_condition = insufficient_ok = cited = resolved = 0
     flags: list[Score] = []
     tests: list[Score] = []
@@ -240,18 +242,24 @@ def score_diagnosis(
             top3 += any(_condition_ok(c, gold) for c in conditions[:3])
             tests.append(
                 keyword_prf(
-                    value.recommended_tests if value else [], gold.get("recommended_tests", [])
+                    getattr(value, "recommended_tests", []) if value else [],
+                    gold.get("recommended_tests", []),
                 )
             )
         flags.append(keyword_prf(value.red_flags if value else [], gold.get("red_flags", [])))
-        insufficient_ok += value is not None and value.insufficient_information == bool(
-            gold.get("insufficient_information")
-        )
+        if "icd10" in gold and "insufficient_information" not in gold:
+            insufficient_ok += value is not None and not value.insufficient_information
+        else:
+            insufficient_ok += value is not None and value.insufficient_information == bool(
+                gold.get("insufficient_information")
+            )
         if value is not None:
             for item in value.differential:
                 cited += len(item.evidence)
                 resolved += len(item.evidence) - len(item.ungrounded_evidence)
+    coded = score_coded_differential(_values(outcomes), golds)  # real-record benchmark gold
     return {
+        **coded,
         "condition_top1": rate(top1, with_condition),
         "condition_top3": rate(top3, with_condition),
         "insufficient_acc": rate(insufficient_ok, len(golds)),
@@ -357,7 +365,14 @@ SCORERS: dict[str, Scorer] = {
 }
 #: The accuracy metrics plotted (with error bars) in reports, per task.
 ACCURACY_METRICS: dict[str, tuple[str, ...]] = {
-    "diagnosis": ("condition_top1", "condition_top3", "red_flags_f1", "insufficient_acc"),
+    "diagnosis": (
+        "recall_at5",
+        "code_precision",
+        "condition_top1",
+        "condition_top3",
+        "red_flags_f1",
+        "insufficient_acc",
+    ),
     "financials": ("value_acc", "items_f1", "statement_acc", "break_acc"),
     "clauses": ("clauses_f1", "clauses_precision", "clauses_recall", "value_acc"),
 }

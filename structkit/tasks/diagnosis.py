@@ -1,122 +1,255 @@
-"""Patient record -> differential diagnosis (decision support, not a diagnosis of record).
+"""Patient record -> findings, early-warning scores and a coded differential (decision support).
 
-Every differential item cites the record fields it rests on (``evidence``). With grounding on,
-decoding can only produce citations that exist in the record (an enum of its field labels);
-after decoding, citations are resolved to provenance pointers (JSON Pointer / XPath / row-col)
-and any that do not resolve are listed in ``ungrounded_evidence``.
+Code does everything it can exactly (:mod:`structkit.clinical`): measurements with units, ranges
+and flags; NEWS2, qSOFA and SIRS; rule red flags; and a set of candidate conditions, each an
+ICD-10-CM code verified against the official code list, retrieved from the record's own problems,
+medications, procedures, notes and abnormal findings. The model is asked one small question per
+record: choose and order up to five of *these* codes, with a likelihood each. Its answer is
+constrained to an enum of the candidate codes, so a field name or an invented term cannot be
+produced; anything that still fails verification is listed in ``unverified``, never passed off.
+
+Consistency is enforced in code after decoding (and recorded in ``consistency``):
+``insufficient_information=true`` drops the differential; duplicate codes, and a code whose
+ancestor or descendant is already listed, are dropped; the list is sorted by likelihood so that
+likelihoods never increase down the list. Likelihoods are per-condition probabilities (a patient
+can have several conditions at once), so they are *not* required to sum to 1.
+
+Modes: ``model`` (default) and ``baseline``: the candidates ranked by code-only evidence weight,
+no model call.
 """
 
 from __future__ import annotations
 
-import copy
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from pydantic.json_schema import SkipJsonSchema
-
-from .._task import Task
+from .._prompt import fence, render_template
+from .._task import Answers, Question, QuestionContext, Task
 from ..adapters._record import Record
+from ..clinical.candidates import Candidate, candidates_for
+from ..clinical.findings import Findings, extract_findings
+from ..clinical.icd10cm import related, title_of
+from ..clinical.scores import RuleFlag, Score, compute_scores, read_context, rule_red_flags
+from ._diagnosis_models import Diagnosis, DifferentialItem
 
-__all__ = ["DIAGNOSIS", "Diagnosis", "DifferentialItem", "evidence_labels"]
+__all__ = ["DIAGNOSIS", "Diagnosis", "DifferentialItem", "analyse", "baseline_ranking"]
 
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=120)]
-EvidenceLabel = Annotated[str, StringConstraints(min_length=1, max_length=160)]
-#: Above this many distinct labels the enum is dropped (citations are still verified after).
-_MAX_ENUM = 400
-
-
-class DifferentialItem(BaseModel):
-    """One candidate condition."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    condition: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
-        description="Name of the candidate condition."
-    )
-    evidence: list[EvidenceLabel] = Field(
-        max_length=4,
-        description="Labels of the record fields this rests on, as written in the record.",
-    )
-    likelihood: float = Field(ge=0.0, le=1.0, description="Estimated probability, 0 to 1.")
-    rationale: Annotated[str, StringConstraints(max_length=240)] = Field(
-        description="Why the cited findings support or argue against it."
-    )
-    # Filled in code after decoding, never by the model (kept out of the decoding schema).
-    pointers: SkipJsonSchema[list[str]] = Field(default_factory=list)
-    ungrounded_evidence: SkipJsonSchema[list[str]] = Field(default_factory=list)
+_MAX_DIFFERENTIAL = 5
+_MAX_CANDIDATES = 12
+_QUESTION = "rank"
 
 
-class Diagnosis(BaseModel):
-    """Decision-support answer for one patient record.
+@dataclass(frozen=True)
+class Analysis:
+    """Everything code computes for one record before (or instead of) asking the model."""
 
-    Field order is deliberate: the model writes its summary of the record before committing to a
-    differential (reasoning before answer helps small models under constrained decoding).
-    """
+    findings: Findings
+    scores: list[Score]
+    rule_flags: list[RuleFlag]
+    candidates: list[Candidate]
 
-    model_config = ConfigDict(extra="forbid")
+    def abnormal_labels(self) -> list[str]:
+        return [
+            f"{m.name} {m.value:g} {m.unit} ({m.flag.replace('_', ' ')})"
+            for m in self.findings.abnormal
+        ][:20]
 
-    summary: Annotated[str, StringConstraints(min_length=1, max_length=400)] = Field(
-        description="Short clinical summary of the relevant findings in the record."
-    )
-    differential: list[DifferentialItem] = Field(
-        max_length=5, description="Candidate conditions, most likely first."
-    )
-    recommended_tests: list[ShortText] = Field(
-        max_length=5, description="Next tests or examinations that would narrow the differential."
-    )
-    red_flags: list[ShortText] = Field(
-        max_length=5, description="Findings that need urgent attention."
-    )
-    insufficient_information: bool = Field(
-        description="True when the record is too thin to support any differential."
-    )
-    missing_information: list[ShortText] = Field(
-        max_length=5, description="What would be needed to answer with more confidence."
+
+def analyse(record: Record) -> Analysis:
+    """Findings, scores, rule red flags and ICD-10-CM candidates of one record (no model)."""
+    findings = extract_findings(record)
+    scores = compute_scores(findings, read_context(record))
+    return Analysis(
+        findings=findings,
+        scores=scores,
+        rule_flags=rule_red_flags(findings, scores),
+        candidates=candidates_for(findings, scores, limit=_MAX_CANDIDATES),
     )
 
-    @model_validator(mode="after")
-    def _differential_or_explicitly_insufficient(self) -> Diagnosis:
-        # An empty differential is only an answer when the model says why: insufficient data.
-        if not self.differential and not self.insufficient_information:
-            raise ValueError("empty differential requires insufficient_information=true")
-        return self
+
+# ----------------------------------------------------------------------------- the question
 
 
-def _label(section_title: str, key: str) -> str:
-    return key if section_title in ("record", "") else f"{section_title}.{key}"
+def _facts_text(analysis: Analysis) -> str:
+    """The computed facts, compact: what the model reads instead of raw fields."""
+    f = analysis.findings
+    lines = []
+    who = ", ".join(p for p in (f.sex, f"{f.age:g} years" if f.age is not None else "") if p)
+    if who:
+        lines.append(f"Patient: {who}")
+    if f.abnormal:
+        lines.append("Abnormal findings: " + "; ".join(analysis.abnormal_labels()))
+    normal = [m.name for m in f.measurements if m.flag == "normal"]
+    if normal:
+        lines.append("Within range: " + ", ".join(normal))
+    for score in analysis.scores:
+        partial = "" if score.complete else f" (lower bound; missing {', '.join(score.missing)})"
+        lines.append(f"{score.name}: {score.value} {score.band}{partial}")
+    for title, items in (
+        ("Problems", f.problems),
+        ("Medications", f.medications),
+        ("Procedures", f.procedures[-8:]),
+        ("Allergies", f.allergies),
+        ("Notes", f.notes),
+    ):
+        if items:
+            lines.append(f"{title}: " + "; ".join(i.text[:160] for i in items[:12]))
+    lines.append("Candidate conditions (ICD-10-CM code: title [why retrieved]):")
+    for c in analysis.candidates:
+        lines.append(f"- {c.code}: {c.title} [{'; '.join(r[:60] for r in c.reasons[:3])}]")
+    return "\n".join(lines)
 
 
-def evidence_labels(record: Record) -> dict[str, list[str]]:
-    """Citable labels of a record (``section.key``) mapped to the pointers they stand for."""
-    labels: dict[str, list[str]] = {}
-    for section in record.sections:
-        for value in section.all_values():
-            label = _label(section.title, value.key)[:160]
-            labels.setdefault(label, []).append(value.pointer)
-    return labels
+def answer_schema(analysis: Analysis) -> dict[str, Any]:
+    """One object: up to five candidate codes with likelihoods, and the insufficiency flag."""
+    properties: dict[str, Any] = {
+        "differential": {
+            "type": "array",
+            "maxItems": _MAX_DIFFERENTIAL,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"enum": [c.code for c in analysis.candidates]},
+                    "likelihood": {"type": "number", "minimum": 0, "maximum": 1},
+                },
+                "required": ["code", "likelihood"],
+                "additionalProperties": False,
+            },
+        },
+        "insufficient_information": {"type": "boolean"},
+    }
+    labels = analysis.abnormal_labels()
+    if labels:
+        properties["urgent_findings"] = {"type": "array", "maxItems": 3, "items": {"enum": labels}}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
 
 
-def _grounded_schema(record: Record, base: dict[str, Any]) -> dict[str, Any]:
-    labels = sorted(evidence_labels(record))
-    if not labels or len(labels) > _MAX_ENUM:
-        return base
-    schema = copy.deepcopy(base)
-    schema["$defs"]["DifferentialItem"]["properties"]["evidence"]["items"] = {"enum": labels}
-    return schema
+def _questions(record: Record, ctx: QuestionContext) -> list[Question]:
+    if ctx.mode == "baseline":
+        return []
+    analysis = analyse(record)
+    if not analysis.candidates:
+        return []  # nothing codable to rank: insufficient information, decided by code
+    fenced, tag = fence(_facts_text(analysis), label="FACTS")
+    prompt = render_template("diagnosis.jinja", record=fenced, tag=tag, max_items=_MAX_DIFFERENTIAL)
+    return [
+        Question(
+            key=_QUESTION,
+            messages=[{"role": "user", "content": prompt}],
+            json_schema=answer_schema(analysis),
+            max_tokens=40 + 28 * _MAX_DIFFERENTIAL,
+        )
+    ]
 
 
-def _resolve_evidence(value: Diagnosis, record: Record) -> Diagnosis:
-    labels = evidence_labels(record)
-    for item in value.differential:
-        item.pointers = [p for label in item.evidence for p in labels.get(label, [])]
-        item.ungrounded_evidence = [label for label in item.evidence if label not in labels]
-    return value
+# ----------------------------------------------------------------------------- assembling
+
+
+def baseline_ranking(candidates: list[Candidate]) -> list[tuple[str, float]]:
+    """Code-only ranking: by evidence weight; likelihood w / (w + 2), so it never increases."""
+    ranked = sorted(candidates, key=lambda c: (-c.weight, c.code))[:_MAX_DIFFERENTIAL]
+    return [(c.code, round(c.weight / (c.weight + 2.0), 2)) for c in ranked]
+
+
+def _coherent(
+    ranking: list[tuple[str, float]], candidates: dict[str, Candidate], notes: list[str]
+) -> tuple[list[DifferentialItem], list[str]]:
+    items: list[DifferentialItem] = []
+    unverified: list[str] = []
+    ordered = sorted(ranking, key=lambda pair: -pair[1])
+    if [c for c, _ in ordered] != [c for c, _ in ranking]:
+        notes.append("differential re-sorted so that likelihoods never increase")
+    for code, likelihood in ordered:
+        candidate = candidates.get(code)
+        title = title_of(code)
+        if candidate is None or title is None:
+            unverified.append(code[:20])
+            continue
+        if any(item.code == code or related(item.code, code) for item in items):
+            notes.append(f"dropped {code}: duplicate of a condition already listed")
+            continue
+        items.append(
+            DifferentialItem(
+                code=code,
+                condition=title,
+                likelihood=likelihood,
+                verified=True,
+                evidence=candidate.reasons,
+                pointers=candidate.pointers,
+            )
+        )
+    return items[:_MAX_DIFFERENTIAL], unverified
+
+
+def _summary(analysis: Analysis) -> str:
+    f = analysis.findings
+    parts = [", ".join(p for p in (f.sex, f"{f.age:g} y" if f.age is not None else "") if p)]
+    parts += [f"{s.name} {s.value}{'' if s.complete else '+'}" for s in analysis.scores]
+    parts.append(f"{len(f.abnormal)} abnormal of {len(f.measurements)} measurements")
+    parts.append(f"{len(f.problems)} problems, {len(f.medications)} medications listed")
+    return "; ".join(p for p in parts if p)
+
+
+def _missing(analysis: Analysis) -> list[str]:
+    wanted = sorted({m for s in analysis.scores for m in s.missing})
+    return [
+        f"{name} (for {', '.join(s.name for s in analysis.scores if name in s.missing)})"
+        for name in wanted
+    ][:10]
+
+
+def _assemble(record: Record, answers: Answers) -> Diagnosis:
+    analysis = analyse(record)
+    candidates = {c.code: c for c in analysis.candidates}
+    notes: list[str] = []
+    red_flags: list[str] = []
+    insufficient = not analysis.candidates
+    if answers.mode == "baseline" or not analysis.candidates:
+        ranking = baseline_ranking(analysis.candidates)
+        ranked_by: Literal["model", "baseline"] = "baseline"
+    else:
+        ranked_by = "model"
+        answer = answers.values.get(_QUESTION)
+        if answer is None:  # the question failed after all attempts: say so, rank nothing
+            ranking, insufficient = [], True
+            notes.append("the model gave no valid answer; no differential")
+        else:
+            ranking = [(str(d["code"]), float(d["likelihood"])) for d in answer["differential"]]
+            red_flags = [str(label) for label in answer.get("urgent_findings", [])][:5]
+            if answer["insufficient_information"]:
+                insufficient = True
+    items, unverified = _coherent(ranking, candidates, notes)
+    if insufficient and items:
+        notes.append("insufficient_information=true: the differential was dropped")
+        items = []
+    if not items and not insufficient:
+        notes.append("no condition could be kept: insufficient_information set")
+        insufficient = True
+    return Diagnosis(
+        summary=_summary(analysis),
+        findings=analysis.findings,
+        scores=analysis.scores,
+        rule_red_flags=analysis.rule_flags,
+        differential=items,
+        red_flags=red_flags,
+        insufficient_information=insufficient,
+        missing_information=_missing(analysis),
+        unverified=unverified,
+        consistency=notes,
+        ranked_by=ranked_by,
+    )
 
 
 DIAGNOSIS: Task[Diagnosis] = Task(
     name="diagnosis",
     template="diagnosis.jinja",
     output_model=Diagnosis,
-    grounded_schema=_grounded_schema,
-    postprocess=_resolve_evidence,
+    modes=("model", "baseline"),
+    questions=_questions,
+    assemble=_assemble,
 )

@@ -1,0 +1,170 @@
+"""The diagnosis task in question mode, with FakeEngine: coded differential, consistency, modes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import structkit
+from structkit import FakeEngine, GenerationRequest
+from structkit.adapters import load
+from structkit.clinical.icd10cm import title_of
+from structkit.tasks.diagnosis import analyse, baseline_ranking
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+RECORDS = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".json", ".xml"))
+
+
+def _enum(request: GenerationRequest) -> list[str]:
+    assert request.json_schema is not None
+    return list(
+        request.json_schema["properties"]["differential"]["items"]["properties"]["code"]["enum"]
+    )
+
+
+def _first_codes(request: GenerationRequest) -> str:
+    """A well-behaved model: the first three candidates, decreasing likelihoods."""
+    codes = _enum(request)[:3]
+    return json.dumps(
+        {
+            "differential": [{"code": c, "likelihood": 0.8 - 0.2 * i} for i, c in enumerate(codes)],
+            "insufficient_information": False,
+            **(
+                {"urgent_findings": []}
+                if "urgent_findings" in request.json_schema["properties"]
+                else {}
+            ),
+        }
+    )
+
+
+def _keys(record: Any) -> set[str]:
+    keys: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, child in node.items():
+                keys.add(str(key).lower())
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(record)
+    return keys
+
+
+@pytest.mark.parametrize("path", RECORDS, ids=lambda p: p.name)
+def test_no_condition_is_a_field_name_on_any_shipped_example(path):
+    engine = FakeEngine(_first_codes)
+    diagnosis = structkit.diagnose(str(path), engine=engine)
+    record = load(str(path))
+    field_names = {v.key.lower() for v in record.values()} | {
+        s.title.lower() for s in record.sections
+    }
+    if path.suffix == ".json":
+        field_names |= _keys(json.loads(path.read_text()))
+    for item in diagnosis.differential:
+        assert item.condition.lower() not in field_names and item.code.lower() not in field_names
+        assert title_of(item.code) == item.condition and item.verified
+        assert item.pointers  # every candidate was retrieved from somewhere in the record
+    assert diagnosis.findings is not None
+
+
+def test_readme_record_gets_findings_scores_and_a_coded_differential():
+    requests: list[GenerationRequest] = []
+
+    def respond(request: GenerationRequest) -> str:
+        requests.append(request)
+        return _first_codes(request)
+
+    diagnosis = structkit.diagnose(
+        str(EXAMPLES / "patient_record.json"), engine=FakeEngine(respond)
+    )
+    assert len(requests) == 1  # one small question per record
+    prompt = requests[0].messages[-1]["content"]
+    assert "Heart rate 108 /min (high)" in prompt and "NEWS2" in prompt
+    assert "heart_rate_bpm" not in prompt  # the model reads computed facts, not raw field names
+    codes = [d.code for d in diagnosis.differential]
+    assert codes[:2] == ["I10", "E11.9"] and diagnosis.ranked_by == "model"
+    assert {s.name for s in diagnosis.scores} == {"NEWS2", "qSOFA", "SIRS"}
+    assert diagnosis.findings.latest("troponin_i").flag == "high"
+
+
+def test_baseline_mode_does_not_call_the_model():
+    engine = FakeEngine(lambda request: pytest.fail("the model was called"))
+    diagnosis = structkit.diagnose(
+        str(EXAMPLES / "patient_record.json"), engine=engine, mode="baseline"
+    )
+    assert diagnosis.ranked_by == "baseline"
+    likelihoods = [d.likelihood for d in diagnosis.differential]
+    assert likelihoods == sorted(likelihoods, reverse=True) and len(likelihoods) <= 5
+    expected = baseline_ranking(analyse(load(str(EXAMPLES / "patient_record.json"))).candidates)
+    assert [d.code for d in diagnosis.differential] == [c for c, _ in expected]
+
+
+def test_answers_are_made_coherent_in_code():
+    def messy(request: GenerationRequest) -> str:
+        enum = _enum(request)
+        # increasing likelihoods, a duplicate, and E11 family twice
+        return json.dumps(
+            {
+                "differential": [
+                    {"code": enum[2], "likelihood": 0.1},
+                    {"code": enum[0], "likelihood": 0.9},
+                    {"code": enum[0], "likelihood": 0.5},
+                ],
+                "insufficient_information": False,
+                "urgent_findings": [],
+            }
+        )
+
+    diagnosis = structkit.diagnose(str(EXAMPLES / "patient_record.json"), engine=FakeEngine(messy))
+    codes = [d.code for d in diagnosis.differential]
+    assert len(codes) == len(set(codes)) == 2
+    assert diagnosis.differential[0].likelihood == 0.9
+    assert any("re-sorted" in note for note in diagnosis.consistency)
+
+
+def test_insufficient_information_excludes_the_differential():
+    def unsure(request: GenerationRequest) -> str:
+        return json.dumps(
+            {
+                "differential": [{"code": _enum(request)[0], "likelihood": 0.4}],
+                "insufficient_information": True,
+                "urgent_findings": [],
+            }
+        )
+
+    diagnosis = structkit.diagnose(str(EXAMPLES / "patient_record.json"), engine=FakeEngine(unsure))
+    assert diagnosis.insufficient_information and diagnosis.differential == []
+
+
+def test_a_code_outside_the_candidates_is_rejected_then_flagged_never_passed_off():
+    # The engine ignores the enum (as some backends do): the runner's validation rejects the answer.
+    outcome = structkit.diagnose_many(
+        [str(EXAMPLES / "patient_record.json")],
+        engine=FakeEngine(
+            lambda r: json.dumps(
+                {
+                    "differential": [{"code": "heart_rate_bpm", "likelihood": 0.9}],
+                    "insufficient_information": False,
+                    "urgent_findings": [],
+                }
+            )
+        ),
+        max_attempts=1,
+    )[0]
+    if outcome.ok:
+        assert outcome.value.differential == [] and outcome.value.insufficient_information
+    else:
+        assert outcome.error is not None
+
+
+def test_a_thin_record_is_insufficient_without_asking():
+    engine = FakeEngine(lambda request: pytest.fail("the model was called"))
+    diagnosis = structkit.diagnose({"note": "feels fine"}, engine=engine)
+    assert diagnosis.insufficient_information and diagnosis.differential == []
