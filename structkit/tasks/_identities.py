@@ -50,12 +50,16 @@ _Term = tuple[int, str]
 class _Identity:
     total: str
     terms: tuple[_Term, ...]
+    optional: tuple[_Term, ...] = ()
+    """Terms added when the statement has them (the FX effect on cash)."""
 
     @property
     def name(self) -> str:
         rhs = ""
         for sign, term in self.terms:
             rhs += (" - " if sign < 0 else " + ") + term if rhs else term
+        for sign, term in self.optional:
+            rhs += f" ({'-' if sign < 0 else '+'} {term})"
         return f"{self.total} = {rhs}"
 
 
@@ -72,6 +76,11 @@ IDENTITIES: tuple[_Identity, ...] = (
     ),
     _Identity("gross_profit", ((1, "revenue"), (-1, "cost_of_revenue"))),
     _Identity("operating_income", ((1, "gross_profit"), (-1, "operating_expenses"))),
+    _Identity(
+        "net_change_in_cash",
+        ((1, "operating_cash_flow"), (1, "investing_cash_flow"), (1, "financing_cash_flow")),
+        optional=((1, "fx_effect_on_cash"),),
+    ),
 )
 
 
@@ -89,13 +98,17 @@ def _check_identities(
             needed = [identity.total, *(t for _, t in identity.terms)]
             if any((m, period) not in values for m in needed):
                 continue
+            terms = identity.terms + tuple(
+                (sign, t) for sign, t in identity.optional if (t, period) in values
+            )
+            needed += [t for _, t in terms[len(identity.terms) :]]
             actual = values[(identity.total, period)].value
             # An expense may be printed positive (and subtracted) or negative (and added).
-            as_printed = sum(
-                (sign * values[(t, period)].value for sign, t in identity.terms), Decimal(0)
-            )
-            all_added = sum((values[(t, period)].value for _, t in identity.terms), Decimal(0))
-            if _within(actual, as_printed) or _within(actual, all_added):
+            as_printed = sum((sign * values[(t, period)].value for sign, t in terms), Decimal(0))
+            all_added = sum((values[(t, period)].value for _, t in terms), Decimal(0))
+            # IFRS prints the net change before the FX effect, US GAAP after it: both hold.
+            core = sum((sign * values[(t, period)].value for sign, t in identity.terms), Decimal(0))
+            if any(_within(actual, total) for total in (as_printed, all_added, core)):
                 continue
             flags.append(
                 Flag(
