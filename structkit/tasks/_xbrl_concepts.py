@@ -173,6 +173,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
     "fx_effect_on_cash": (
         "us-gaap:EffectOfExchangeRateOnCashCashEquivalentsRestrictedCashAndRestrictedCashEquivalents",
+        "us-gaap:EffectOfExchangeRateOnCashCashEquivalentsRestrictedCashAndRestrictedCashEquivalentsIncludingDisposalGroupAndDiscontinuedOperations",
         "us-gaap:EffectOfExchangeRateOnCashAndCashEquivalents",
         "ifrs-full:EffectOfExchangeRateChangesOnCashAndCashEquivalents",
     ),
