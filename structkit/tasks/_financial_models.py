@@ -62,6 +62,8 @@ Metric = Literal[
     "share_repurchases",
     "fx_effect_on_cash",
     "net_change_in_cash",
+    "noncontrolling_interest",
+    "temporary_equity",
 ]
 METRICS: tuple[str, ...] = get_args(Metric)
 

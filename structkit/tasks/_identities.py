@@ -58,15 +58,23 @@ class _Identity:
         rhs = ""
         for sign, term in self.terms:
             rhs += (" - " if sign < 0 else " + ") + term if rhs else term
-        for sign, term in self.optional:
-            rhs += f" ({'-' if sign < 0 else '+'} {term})"
         return f"{self.total} = {rhs}"
 
 
+_BETWEEN: tuple[_Term, ...] = ((1, "noncontrolling_interest"), (1, "temporary_equity"))
+
 IDENTITIES: tuple[_Identity, ...] = (
-    _Identity("total_assets", ((1, "total_liabilities"), (1, "shareholders_equity"))),
+    # Noncontrolling interests and temporary (mezzanine) equity sit between liabilities and
+    # the parent's equity on statements that have them.
     _Identity(
-        "total_liabilities_and_equity", ((1, "total_liabilities"), (1, "shareholders_equity"))
+        "total_assets",
+        ((1, "total_liabilities"), (1, "shareholders_equity")),
+        optional=_BETWEEN,
+    ),
+    _Identity(
+        "total_liabilities_and_equity",
+        ((1, "total_liabilities"), (1, "shareholders_equity")),
+        optional=_BETWEEN,
     ),
     _Identity("total_assets", ((1, "total_liabilities_and_equity"),)),
     _Identity("total_assets", ((1, "total_current_assets"), (1, "total_non_current_assets"))),
@@ -106,7 +114,8 @@ def _check_identities(
             # An expense may be printed positive (and subtracted) or negative (and added).
             as_printed = sum((sign * values[(t, period)].value for sign, t in terms), Decimal(0))
             all_added = sum((values[(t, period)].value for _, t in terms), Decimal(0))
-            # IFRS prints the net change before the FX effect, US GAAP after it: both hold.
+            # IFRS prints the net change before the FX effect, US GAAP after it; a total equity
+            # row may already include the noncontrolling interests: each reading holds.
             core = sum((sign * values[(t, period)].value for sign, t in identity.terms), Decimal(0))
             if any(_within(actual, total) for total in (as_printed, all_added, core)):
                 continue
@@ -218,7 +227,13 @@ _BLOCK_STOPS = {
     *TABLE_LABELS["operating_income"],
     *TABLE_LABELS["net_income"],
 }
-_NOT_MONEY = re.compile(r"\bshares?\b|\bper share\b|\bpercent\b|%")
+# Share counts and ratios inside a block; "Common stock, $0.001 par value; ... shares
+# authorized; ... issued and outstanding, respectively" is money, "Common stock, shares issued"
+# is a count.
+_NOT_MONEY = re.compile(
+    r"\bshares?(?: issued| outstanding| authorized| issued and outstanding)?$"
+    r"|\bper share\b|\bpercent\b|%"
+)
 
 
 def _table_values(table: _Table) -> tuple[Values, dict[str, _Row]]:

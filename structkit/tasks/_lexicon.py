@@ -173,6 +173,14 @@ LEXICON: dict[str, tuple[str, ...]] = {
         r"total liabilities and equity",
         r"total liabilities (?:stockholders|shareholders) equity",
     ),
+    "noncontrolling_interest": (
+        r"(?:total )?non ?controlling interests?(?: in (?:consolidated )?subsidiaries)?",
+        r"minority interests?",
+    ),
+    "temporary_equity": (
+        r"redeemable non ?controlling interests?(?: in (?:consolidated )?subsidiaries)?",
+        r"(?:total )?(?:temporary|mezzanine) equity",
+    ),
     "operating_cash_flow": (
         _CASH_FLOW.format(kind="operating"),
         r"cash generated (?:by|from) operations",
@@ -301,14 +309,26 @@ def _explicit(key: str) -> tuple[str, int] | None:
     return best
 
 
-def _by_context(key: str, context: str | None) -> str | None:
+def _share_counts(row: _Row) -> bool:
+    """Every amount a whole number of at least 100,000: share counts, never a per-share figure."""
+    amounts = [c.amount for c in row.cells.values() if c.amount is not None]
+    return bool(amounts) and all(a == a.to_integral() and abs(a) >= 100_000 for a in amounts)
+
+
+def _by_context(key: str, context: str | None, row: _Row) -> str | None:
+    words = _clean(key).split()
+    if (
+        context not in ("eps", "shares")
+        and words in (["basic"], ["diluted"])
+        and _share_counts(row)
+    ):
+        return f"shares_{words[0]}"  # "Basic" under no heading, printed as a share count
     if context is None:
         return None
     if _GENERIC_TOTAL.fullmatch(key):
         return _TOTAL_BY_CONTEXT.get(context)
     if _GENERIC_CASH.fullmatch(key):
         return _CASH_BY_CONTEXT.get(context)
-    words = _clean(key).split()
     if words and words[0] in ("basic", "diluted") and len(words) <= 3:
         # "Basic (in shares)" / "Basic (in USD per share)" say which figure they are.
         if key.endswith("per share"):
@@ -353,7 +373,7 @@ def _section_matches(rows: Sequence[_Row]) -> tuple[list[LexiconMatch], dict[str
             continue
         found = _explicit(_clean(key))
         if found is None:
-            metric = _by_context(key, context)
+            metric = _by_context(key, context, row)
             found = None if metric is None else (metric, _CONTEXT_PRIORITY)
         if found is None:
             continue

@@ -131,6 +131,12 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "us-gaap:LiabilitiesAndStockholdersEquity",
         "ifrs-full:EquityAndLiabilities",
     ),
+    "noncontrolling_interest": ("us-gaap:MinorityInterest", "ifrs-full:NoncontrollingInterests"),
+    "temporary_equity": (
+        "us-gaap:TemporaryEquityCarryingAmountIncludingPortionAttributableToNoncontrollingInterests",
+        "us-gaap:TemporaryEquityCarryingAmountAttributableToParent",
+        "us-gaap:RedeemableNoncontrollingInterestEquityCarryingAmount",
+    ),
     "operating_cash_flow": (
         "us-gaap:NetCashProvidedByUsedInOperatingActivities",
         "us-gaap:NetCashProvidedByUsedInOperatingActivitiesContinuingOperations",
