@@ -111,9 +111,13 @@ def financials_oracle(items: list[DatasetItem]) -> Callable[[GenerationRequest],
             gold = item.gold["values"].get(metric, {})
             for row in table.all_rows():
                 cells = [row.cells.get(period) for period in gold]
-                if gold and row.label in options and all(
-                    c is not None and c.amount is not None and float(c.amount) == amount
-                    for c, amount in zip(cells, gold.values(), strict=True)
+                if (
+                    gold
+                    and row.label in options
+                    and all(
+                        c is not None and c.amount is not None and float(c.amount) == amount
+                        for c, amount in zip(cells, gold.values(), strict=True)
+                    )
                 ):
                     return json.dumps({"choice": row.label})
         return json.dumps({"choice": "none"})
