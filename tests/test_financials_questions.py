@@ -75,3 +75,23 @@ def test_a_time_series_is_a_typed_error_not_an_invented_statement(tmp_path):
 
 def test_the_task_has_model_and_baseline_modes():
     assert FINANCIALS.modes == ("model", "baseline")
+
+
+def test_scorer_counts_wrong_grounded_amounts_and_questions():
+    from structkit.evaluation import score_financials
+
+    engine = FakeEngine(lambda request: json.dumps({"choice": "Total stockholders' deficit"}))
+    (outcome,) = structkit.run("financials", [DATASETS / "gahc_balance_sheet.csv"], engine=engine)
+    gold = {
+        "statement": "balance_sheet",
+        "values": {
+            "shareholders_equity": {"2024-09-30": -9632773.0},  # the parent's row
+            "total_assets": {"2024-09-30": 744276.0},
+        },
+        "identity_break": False,
+    }
+    scores = score_financials([outcome], [gold])
+    # The model named the total including noncontrolling interests: a wrong grounded amount.
+    assert scores["wrong_grounded"] == 1.0
+    assert scores["value_acc"] == 0.5
+    assert scores["model_questions"] == 2.0

@@ -11,6 +11,7 @@ nothing is open, there are no questions and the model is not called.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,26 @@ MEANINGS: dict[str, str] = {
 }
 
 
+# A row can only be a missing metric if its label says something like it: the candidates of a
+# question are the unplaced rows whose label has one of these stems (few options, and no
+# question at all when no row could be it).
+_STEMS: dict[str, re.Pattern[str]] = {
+    metric: re.compile(pattern, re.IGNORECASE)
+    for metric, pattern in {
+        "revenue": r"revenue|sales|turnover",
+        "operating_income": r"operat",
+        "net_income": r"income|profit|earnings|loss",
+        "total_assets": r"assets",
+        "total_liabilities": r"liabilit",
+        "shareholders_equity": r"equity|deficit|stockholders|shareholders|funds",
+        "operating_cash_flow": r"operat",
+        "investing_cash_flow": r"invest",
+        "financing_cash_flow": r"financ",
+        "capital_expenditures": r"property|equipment|plant|capital|fixed asset",
+    }.items()
+}
+
+
 @dataclass
 class _Plan:
     table: _Table
@@ -78,8 +99,10 @@ def _plan(record: Record) -> _Plan:
             if id(r) not in used and any(c.amount is not None for c in r.cells.values())
         ]
         for metric in missing:
-            if metric not in open_ and loose:
-                open_[metric] = loose
+            stem = _STEMS.get(metric)
+            candidates = [r for r in loose if stem is not None and stem.search(r.label)]
+            if metric not in open_ and candidates:
+                open_[metric] = candidates
     open_ = {m: rows for m, rows in list(open_.items())[:MAX_QUESTIONS] if rows}
     return _Plan(table, items, used, open_)
 
