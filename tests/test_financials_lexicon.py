@@ -86,9 +86,18 @@ def test_bare_total_and_basic_are_placed_by_their_heading():
 
 
 def test_rows_worded_alike_with_different_numbers_are_left_open():
-    matches, ties = map_rows(_index(load(DATASETS / "gahc_balance_sheet.csv")))
-    assert "shareholders_equity" in ties and len(ties["shareholders_equity"]) == 2
-    assert "shareholders_equity" not in {m.metric for m in matches}
+    matches, ties = map_rows(_index(load(DATASETS / "unp_cash_flow_statement.csv")))
+    assert [r.label for r in ties["financing_cash_flow"]] == [
+        "Net Cash from Financing Activities",
+        "Cash used in financing activities",
+    ]
+    assert "financing_cash_flow" not in {m.metric for m in matches}
+
+
+def test_the_parents_equity_wins_over_the_total_with_noncontrolling_interests():
+    result = placed(DATASETS / "gahc_balance_sheet.csv")
+    assert result.value_of("shareholders_equity", "2024-09-30") == -9632773
+    assert result.value_of("noncontrolling_interest", "2024-09-30") == -23042
 
 
 def test_a_time_series_is_refused_with_a_typed_error_naming_what_it_is():

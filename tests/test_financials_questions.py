@@ -13,7 +13,8 @@ from structkit.tasks.financials import FINANCIALS, NotAStatementError
 
 DATASETS = Path(__file__).parents[1] / "datasets" / "financials"
 FIXTURES = Path(__file__).parent / "fixtures"
-PARENT = "Total Global Arena Holding, Inc. stockholders' deficit"
+UNP = DATASETS / "unp_cash_flow_statement.csv"  # two rows worded like financing cash flow
+RIGHT, ODD = "Cash used in financing activities", "Net Cash from Financing Activities"
 
 
 def never(request: GenerationRequest) -> str:
@@ -31,39 +32,31 @@ def test_fully_placed_statement_never_calls_the_model():
     assert {i.mapped_by for i in result.line_items} == {"lexicon"}
 
 
-def _equity_answer(request: GenerationRequest) -> str:
-    question = request.messages[0]["content"]
-    return json.dumps({"choice": PARENT if "shareholders' equity" in question else "none"})
-
-
-def test_open_metrics_are_small_questions_and_an_answer_names_a_row():
-    engine = FakeEngine(_equity_answer)
-    result = structkit.analyze_financials(DATASETS / "gahc_balance_sheet.csv", engine=engine)
-    (call,) = engine.calls  # all questions in one engine call
-    # shareholders' equity: two rows worded alike; total liabilities: no row matched.
-    assert len(call) == 2 and result.model_questions == 2
-    enums = [r.json_schema["properties"]["choice"]["enum"] for r in call]  # type: ignore[index]
-    assert [PARENT, "Total stockholders' deficit", "none"] in enums
-    assert all(len(e) <= 25 and e[-1] == "none" for e in enums)
-    assert all(r.max_tokens <= 64 for r in call)
-    equity = [i for i in result.line_items if i.metric == "shareholders_equity"]
-    assert {i.mapped_by for i in equity} == {"model"}
-    assert all(i.grounded and i.pointer for i in equity)
-    assert result.value_of("shareholders_equity", "2024-09-30") == -9632773
-    assert result.value_of("total_liabilities", "2024-09-30") is None  # answered "none"
-    assert result.value_of("total_assets", "2024-09-30") == 744276  # placed by code
+def test_an_open_metric_is_one_small_question_and_the_answer_names_a_row():
+    engine = FakeEngine(lambda request: json.dumps({"choice": RIGHT}))
+    result = structkit.analyze_financials(UNP, engine=engine)
+    (call,) = engine.calls
+    (request,) = call
+    assert request.json_schema is not None
+    assert request.json_schema["properties"]["choice"]["enum"] == [ODD, RIGHT, "none"]
+    assert request.max_tokens <= 64
+    assert result.model_questions == 1
+    financing = [i for i in result.line_items if i.metric == "financing_cash_flow"]
+    assert {i.mapped_by for i in financing} == {"model"}
+    assert all(i.grounded and i.pointer for i in financing)
+    assert result.value_of("financing_cash_flow", "2012-12-31 (FY)") == -2_682_000_000
+    assert result.value_of("operating_cash_flow", "2012-12-31 (FY)") == 6_161_000_000  # code
+    assert not [f for f in result.flags if f.kind == "identity"]
 
 
 def test_none_and_baseline_leave_the_metric_unplaced():
     engine = FakeEngine(lambda request: json.dumps({"choice": "none"}))
-    result = structkit.analyze_financials(DATASETS / "gahc_balance_sheet.csv", engine=engine)
-    assert result.value_of("shareholders_equity", "2024-09-30") is None
+    result = structkit.analyze_financials(UNP, engine=engine)
+    assert result.value_of("financing_cash_flow", "2012-12-31 (FY)") is None
     baseline = FakeEngine(never)
-    result = structkit.analyze_financials(
-        DATASETS / "gahc_balance_sheet.csv", engine=baseline, mode="baseline"
-    )
+    result = structkit.analyze_financials(UNP, engine=baseline, mode="baseline")
     assert baseline.calls == [] and result.model_questions == 0
-    assert result.value_of("shareholders_equity", "2024-09-30") is None
+    assert result.value_of("financing_cash_flow", "2012-12-31 (FY)") is None
 
 
 def test_a_time_series_is_a_typed_error_not_an_invented_statement(tmp_path):
@@ -80,18 +73,20 @@ def test_the_task_has_model_and_baseline_modes():
 def test_scorer_counts_wrong_grounded_amounts_and_questions():
     from structkit.evaluation import score_financials
 
-    engine = FakeEngine(lambda request: json.dumps({"choice": "Total stockholders' deficit"}))
-    (outcome,) = structkit.run("financials", [DATASETS / "gahc_balance_sheet.csv"], engine=engine)
+    engine = FakeEngine(lambda request: json.dumps({"choice": ODD}))
+    (outcome,) = structkit.run("financials", [UNP], engine=engine)
     gold = {
-        "statement": "balance_sheet",
+        "statement": "cash_flow_statement",
         "values": {
-            "shareholders_equity": {"2024-09-30": -9632773.0},  # the parent's row
-            "total_assets": {"2024-09-30": 744276.0},
+            "financing_cash_flow": {"2012-12-31 (FY)": -2682000000.0},
+            "operating_cash_flow": {"2012-12-31 (FY)": 6161000000.0},
         },
         "identity_break": False,
     }
     scores = score_financials([outcome], [gold])
-    # The model named the total including noncontrolling interests: a wrong grounded amount.
+    # The model named the wrong row: its amount is a real cell, and counted as wrong.
     assert scores["wrong_grounded"] == 1.0
     assert scores["value_acc"] == 0.5
-    assert scores["model_questions"] == 2.0
+    assert scores["model_questions"] == 1.0
+    # ... and the cash-flow identity catches it.
+    assert any(f.kind == "identity" for f in outcome.unwrap().flags)

@@ -54,6 +54,7 @@ LEXICON: dict[str, tuple[str, ...]] = {
     "cost_of_revenue": (
         r"total cost of (?:net )?(?:sales|revenues?|goods sold)",
         r"cost of (?:net )?(?:sales|revenues?|goods sold|products sold)",
+        r"cost of (?:goods|products) and services sold",
         r"cost of sales and services",
     ),
     "gross_profit": (r"gross profit(?: loss)?", r"gross margin", r"gross loss"),
@@ -71,7 +72,8 @@ LEXICON: dict[str, tuple[str, ...]] = {
         r"earnings from operations",
     ),
     "pretax_income": (
-        r"(?:income|earnings|profit|loss)(?: loss| income)? before (?:provision for )?"
+        r"(?:income|earnings|profit|loss)(?: loss| income)?(?: from continuing operations)?"
+        r" before (?:provision for )?"
         r"(?:income )?tax(?:es|ation)?(?: expense)?",
         r"(?:profit|loss)(?: loss)? on ordinary activities before tax(?:ation)?",
         r"profit before tax(?:ation)?",
@@ -81,15 +83,16 @@ LEXICON: dict[str, tuple[str, ...]] = {
         r" income taxes",
         r"provision for income taxes",
         r"income tax(?:es)?(?: expense| benefit| provision)*(?: benefit| expense)?",
+        r"income tax(?:es)?(?: expense)?(?: benefit)? (?:on|from) continuing operations",
         r"tax on (?:profit|loss)(?: on ordinary activities)?",
         r"taxation",
         r"income tax expense",
     ),
     "net_income": (
-        r"net (?:income|earnings|profit)(?: loss)? attributable to"
-        r"(?: common| ordinary)? (?:stockholders|shareholders|owners|equity holders)\b"
-        + _NOT_TOTAL
-        + r".*",
+        # "... attributable to <the company / its shareholders>": the parent's net income (not
+        # the noncontrolling interests', not what is left for common stock after preferred).
+        r"net (?:income|earnings|profit)(?: loss)? attributable to "
+        r"(?!.*\b(?:noncontrolling|non controlling|minority|common stock|preferred)\b).+",
         r"net (?:income|earnings|profit)(?: loss)?",
         r"net loss(?: income)?",
         r"(?:profit|loss)(?: loss| profit)? for the (?:year|period|financial year)",
@@ -97,12 +100,16 @@ LEXICON: dict[str, tuple[str, ...]] = {
         r" (?:parent|company)",
     ),
     "eps_basic": (
+        r"basic (?:net )?(?:income|earnings)(?: loss)? per (?:common |ordinary )?share"
+        r"(?: attributable to[\w ]+)?",
         r"(?:basic|basic net income|basic earnings) per (?:common |ordinary )?share",
         r"(?:net )?(?:income|earnings|loss)(?: loss)? per (?:common |ordinary )?share basic",
         r"earnings per share basic",
         r"basic earnings loss per share",
     ),
     "eps_diluted": (
+        r"diluted (?:net )?(?:income|earnings)(?: loss)? per (?:common |ordinary )?share"
+        r"(?: attributable to[\w ]+)?",
         r"(?:diluted|diluted net income|diluted earnings) per (?:common |ordinary )?share",
         r"(?:net )?(?:income|earnings|loss)(?: loss)? per (?:common |ordinary )?share diluted",
         r"earnings per share diluted",
@@ -156,8 +163,11 @@ LEXICON: dict[str, tuple[str, ...]] = {
         r"debt and finance leases net of current portion",
     ),
     "shareholders_equity": (
-        r"total (?!liabilities\b)(?:[\w ]+ )?(?:stockholders|shareholders)(?: equity| deficit)+"
+        # "Total Oracle Corporation stockholders' equity", "Total common shareholders' equity":
+        # the parent's, before a plain "Total stockholders' equity" that includes the NCI.
+        r"total (?!liabilities\b)[\w ]+ (?:stockholders|shareholders)(?: equity| deficit)+"
         + _NOT_TOTAL,
+        r"total (?:stockholders|shareholders)(?: equity| deficit)+",
         r"total (?:common )?(?:stockholders|shareholders)(?: equity)?(?: deficit)?(?: equity)?",
         r"total equity attributable to (?:owners|equity holders|shareholders) of the"
         r" (?:parent|company)",
