@@ -23,6 +23,8 @@ from ._api import (
 from ._batch import BatchSummary, run_batch
 from ._errors import (
     ConfigurationError,
+    DatasetError,
+    DuplicateIdError,
     EngineRequestError,
     EngineUnavailableError,
     InputError,
@@ -43,8 +45,18 @@ from ._errors import (
 )
 from ._prepare import prepare_default_model
 from ._profiles import DEFAULT_MODEL, ModelProfile, profile_for, register_profile
+from ._prompt import fence, render_template
 from ._runner import Outcome
-from ._task import Answers, Question, QuestionContext, Task, get_task, register_task, task_names
+from ._task import (
+    Answers,
+    Question,
+    QuestionContext,
+    Task,
+    TaskCommand,
+    get_task,
+    register_task,
+    task_names,
+)
 from ._tokens import token_counter
 from .engines import Completion, Engine, FakeEngine, GenerationRequest
 from .tasks.clauses import CLAUSES, Clause, ClauseExtraction
@@ -64,8 +76,10 @@ __all__ = [
     "ClauseExtraction",
     "Completion",
     "ConfigurationError",
+    "DatasetError",
     "Diagnosis",
     "DifferentialItem",
+    "DuplicateIdError",
     "Engine",
     "EngineRequestError",
     "EngineUnavailableError",
@@ -91,6 +105,7 @@ __all__ = [
     "StreamEvent",
     "StructkitError",
     "Task",
+    "TaskCommand",
     "TemplateError",
     "ThinkingBudgetError",
     "TruncatedOutputError",
@@ -101,11 +116,13 @@ __all__ = [
     "diagnose",
     "diagnose_many",
     "extract_clauses",
+    "fence",
     "get_task",
     "prepare_default_model",
     "profile_for",
     "register_profile",
     "register_task",
+    "render_template",
     "run",
     "run_batch",
     "stream_task",
@@ -114,7 +131,7 @@ __all__ = [
 ]
 
 
-_LAZY_ENGINE_NAMES = ("VLLMEngine", "ServerEngine", "StreamEvent", "stream_task")
+_LAZY_ENGINE_NAMES = ("VLLMEngine", "ServerEngine", "StreamEvent")
 
 
 def __getattr__(name: str) -> Any:
@@ -123,4 +140,8 @@ def __getattr__(name: str) -> Any:
         from . import engines
 
         return getattr(engines, name)
+    if name == "stream_task":
+        from ._stream import stream_task
+
+        return stream_task
     raise AttributeError(f"module 'structkit' has no attribute {name!r}")

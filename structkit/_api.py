@@ -9,9 +9,10 @@ from typing import Any, TypedDict, TypeVar
 from pydantic import BaseModel
 from typing_extensions import Unpack
 
+from . import tasks as _builtin  # noqa: F401  (importing it registers the built-in tasks)
+from ._engine import Engine
 from ._runner import Outcome, run_task
-from ._task import Task, get_task, register_task
-from .engines._base import Engine
+from ._task import Task, get_task
 from .tasks.clauses import CLAUSES, ClauseExtraction
 from .tasks.diagnosis import DIAGNOSIS, Diagnosis
 from .tasks.financials import FINANCIALS, Financials
@@ -24,9 +25,6 @@ __all__ = [
     "extract_clauses",
     "run",
 ]
-
-for _task in (DIAGNOSIS, FINANCIALS, CLAUSES):
-    register_task(_task)
 
 M = TypeVar("M", bound=BaseModel)
 ModelArg = str | os.PathLike[str] | None

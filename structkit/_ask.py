@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ._engine import Engine, GenerationRequest
 from ._errors import (
     ConfigurationError,
     EngineRequestError,
@@ -31,7 +32,6 @@ from ._sampling import attempt_temperature, request_seed
 from ._task import Answers, Question, QuestionContext, Task
 from ._validate import validate_json
 from .adapters._load import load
-from .engines._base import Engine, GenerationRequest
 
 __all__ = ["CHAT_MARKUP_TOKENS", "run_questions"]
 

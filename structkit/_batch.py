@@ -17,7 +17,6 @@ for one chunk becomes an ``error`` line and the job goes on.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import logging
@@ -35,8 +34,10 @@ from typing_extensions import Unpack
 
 from ._api import RunOptions, _engine
 from ._ask import CHAT_MARKUP_TOKENS
+from ._engine import Engine
 from ._errors import (
     ConfigurationError,
+    DuplicateIdError,
     EngineRequestError,
     InputError,
     ModelError,
@@ -48,11 +49,11 @@ from ._progress import Progress, count_lines
 from ._runner import run_task
 from ._sampling import answer_budget
 from ._task import Task, get_task
+from .adapters._ids import IdSet, content_id, id_digest
 from .adapters._json import iter_jsonl
 from .adapters._load import _is_dataframe, load
 from .adapters._record import Record, Section, Value
 from .adapters._render import FORMATS, fit_to_budget, render
-from .engines._base import Engine
 
 if TYPE_CHECKING:  # pandas and numpy load when a job needs them, not with `import structkit`
     import pandas as pd
@@ -70,10 +71,6 @@ _MAX_CHUNK_FACTOR = 8
 
 Item = Record | InputError | Path  # a Path is loaded only if its id is not skipped
 Line = dict[str, Any]
-
-
-class DuplicateIdError(InputError):
-    """An earlier record of the same job has this id; the later one gets ``<id>#dup<n>``."""
 
 
 @dataclass
@@ -101,44 +98,6 @@ class BatchSummary:
 # --------------------------------------------------------------------------- ids
 
 
-def _digest(record_id: str) -> bytes:
-    return hashlib.blake2b(record_id.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
-class _IdSet:
-    """A set of 16-byte id digests in ~16 bytes each: recent ones in a set, the rest sorted.
-
-    The recent set is merged into the sorted array when it reaches ``_FLUSH`` entries or 1/32 of
-    the array, so it costs at most ~20% on top of the array (a Python set is ~100 B an entry).
-    """
-
-    _FLUSH = 8192
-
-    def __init__(self) -> None:
-        import numpy as np
-
-        self._sorted = np.empty(0, dtype="S16")
-        self._recent: set[bytes] = set()
-
-    def __contains__(self, digest: bytes) -> bool:
-        if digest in self._recent:
-            return True
-        if not len(self._sorted):
-            return False
-        i = int(self._sorted.searchsorted(digest))
-        # numpy strips trailing NULs when handing an S16 element back: pad before comparing.
-        return i < len(self._sorted) and bytes(self._sorted[i]).ljust(16, b"\0") == digest
-
-    def add(self, digest: bytes) -> None:
-        self._recent.add(digest)
-        if len(self._recent) >= max(self._FLUSH, len(self._sorted) >> 5):
-            import numpy as np
-
-            new = np.sort(np.array(list(self._recent), dtype="S16"))
-            self._sorted = np.insert(self._sorted, np.searchsorted(self._sorted, new), new)
-            self._recent = set()
-
-
 # --------------------------------------------------------------------------- the output file
 
 
@@ -154,12 +113,12 @@ def _error(exc: StructkitError) -> dict[str, str]:
     return {"type": type(exc).__name__, "message": str(exc)}
 
 
-def _scan_output(path: Path, *, dry_run: bool) -> tuple[_IdSet, set[bytes]]:
+def _scan_output(path: Path, *, dry_run: bool) -> tuple[IdSet, set[bytes]]:
     """Finished ids, and ids whose last line is an error; drops a partial last line.
 
     A dry run starts its output afresh, but never over real results.
     """
-    finished, failed = _IdSet(), set[bytes]()
+    finished, failed = IdSet(), set[bytes]()
     if path.is_dir():
         raise ConfigurationError(f"the output {path.name!r} is a folder; give a file")
     if not path.exists():
@@ -183,7 +142,7 @@ def _scan_output(path: Path, *, dry_run: bool) -> tuple[_IdSet, set[bytes]]:
                     "structkit batch output, or was edited: fix or remove that line"
                 ) from None
             statuses.add(status)
-            digest = _digest(rid)
+            digest = id_digest(rid)
             if digest not in finished:  # a retried id has several lines
                 finished.add(digest)
             if status == "error":
@@ -197,7 +156,7 @@ def _scan_output(path: Path, *, dry_run: bool) -> tuple[_IdSet, set[bytes]]:
         if dry_run or end < handle.seek(0, os.SEEK_END):
             handle.truncate(0 if dry_run else end)
             os.fsync(handle.fileno())
-    return (_IdSet(), set()) if dry_run else (finished, failed)
+    return (IdSet(), set()) if dry_run else (finished, failed)
 
 
 class _Writer:
@@ -234,19 +193,19 @@ def _iter_dir(root: Path, skip: set[Path]) -> tuple[Iterator[tuple[str, Item]], 
 
 
 def _frame_row(df: pd.DataFrame, i: int, id_column: str | None) -> tuple[str, Record | InputError]:
-    from .adapters._table import _content_id, cell_pointer, from_dataframe
+    from .adapters._table import cell_pointer, from_dataframe
 
     try:
         record = from_dataframe(df.iloc[i : i + 1], record_id=f"#{i + 1}")
     except InputError as exc:
-        return _content_id([repr(v) for v in df.iloc[i].tolist()]), exc
+        return content_id([repr(v) for v in df.iloc[i].tolist()]), exc
     section = record.sections[0]
     cells = [value.text for value in section.rows[0]]
     if id_column is not None and id_column not in section.columns:
         raise ConfigurationError(f"id_column {id_column!r} is not a column of the DataFrame")
-    rid = cells[section.columns.index(id_column)] if id_column else _content_id(cells)
+    rid = cells[section.columns.index(id_column)] if id_column else content_id(cells)
     if not rid.strip():
-        rid = _content_id(cells)
+        rid = content_id(cells)
         return rid, RecordParseError(f"data row {i + 1} has an empty id", record_id=rid)
     row = [
         Value(key=v.key, text=v.text, pointer=cell_pointer(i + 1, v.key)) for v in section.rows[0]
@@ -513,16 +472,16 @@ def run_batch(
         chunk.clear()
         engine_bound = 0
 
-    seen, repeats = _IdSet(), dict[str, int]()
+    seen, repeats = IdSet(), dict[str, int]()
     try:
         while (pair := _next(items, flush)) is not None:
             rid, item = pair
-            out_id, digest = rid, _digest(rid)
+            out_id, digest = rid, id_digest(rid)
             if digest in seen:  # the first record with an id is processed, later ones are not
                 while digest in seen:
                     repeats[rid] = repeats.get(rid, 1) + 1
                     out_id = f"{rid}#dup{repeats[rid]}"
-                    digest = _digest(out_id)
+                    digest = id_digest(out_id)
                 item = DuplicateIdError("an earlier record has the same id", record_id=rid)
             seen.add(digest)
             if digest in finished and not (retry_failed and digest in failed):

@@ -2,8 +2,10 @@
 
     StructkitError
     ├── ConfigurationError            bad settings: unknown option, bad template, bad schema
+    │   │                             (also a ValueError: a bad argument value)
     │   ├── TemplateError             a template is missing or does not render
-    │   └── SchemaError               an output model's schema is unsafe (unbounded list/string)
+    │   ├── SchemaError               an output model's schema is unsafe (unbounded list/string)
+    │   └── DatasetError              an evaluation dataset file is malformed
     ├── ModelError                    the model cannot be used
     │   ├── ModelNotFoundError        no such model path / id
     │   ├── ModelPreparationError     the packaged default model could not be prepared
@@ -11,7 +13,8 @@
     ├── InputError                    a record cannot be read  (carries ``record_id``)
     │   ├── RecordParseError          malformed JSON / XML / CSV / Markdown
     │   ├── UnsafeInputError          hostile input refused (DTD, entities, XInclude, too deep/big)
-    │   └── RecordTooLargeError       the rendered record is over the token budget (by ``over``)
+    │   ├── RecordTooLargeError       the rendered record is over the token budget (by ``over``)
+    │   └── DuplicateIdError          a batch record has the id of an earlier one
     └── OutputError                   the model's answer is not acceptable
         ├── TruncatedOutputError      finish_reason == "length": cut off before the answer closed
         │   └── ThinkingBudgetError   a reasoning model was still thinking when the budget ran out
@@ -29,6 +32,8 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigurationError",
+    "DatasetError",
+    "DuplicateIdError",
     "EngineRequestError",
     "EngineUnavailableError",
     "InputError",
@@ -53,7 +58,7 @@ class StructkitError(Exception):
     """Root of every error raised by structkit."""
 
 
-class ConfigurationError(StructkitError):
+class ConfigurationError(StructkitError, ValueError):
     """A setting, template or output model cannot be used as given."""
 
 
@@ -63,6 +68,10 @@ class TemplateError(ConfigurationError):
 
 class SchemaError(ConfigurationError):
     """An output model's JSON Schema is unsafe to decode against (e.g. an unbounded list)."""
+
+
+class DatasetError(ConfigurationError):
+    """An evaluation dataset is malformed (names the file and line, never the content)."""
 
 
 class ModelError(StructkitError):
@@ -120,6 +129,10 @@ class RecordTooLargeError(InputError):
             record_id=record_id,
             where=where,
         )
+
+
+class DuplicateIdError(InputError):
+    """An earlier record of the same job has this id; the later one gets ``<id>#dup<n>``."""
 
 
 class OutputError(StructkitError):

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from ._ask import CHAT_MARKUP_TOKENS, run_questions
+from ._engine import Engine, GenerationRequest, Message
 from ._errors import ConfigurationError, EngineRequestError, InputError, OutputError
 from ._outcome import Outcome, default_record_id
 from ._sampling import answer_budget, attempt_temperature, request_seed
@@ -23,7 +24,6 @@ from ._validate import validate_answer
 from ._vote import vote
 from .adapters._load import load
 from .adapters._render import fit_to_budget
-from .engines._base import Engine, GenerationRequest, Message
 
 __all__ = ["Outcome", "run_task"]
 

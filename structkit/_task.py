@@ -26,21 +26,23 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from ._engine import Message
 from ._errors import ConfigurationError, OutputError
 from ._profiles import ModelProfile
 from ._prompt import fence, render_template
 from ._schema import output_schema
 from .adapters._record import Record
 from .adapters._render import FORMATS
-from .engines._base import Message
 
 __all__ = [
     "Answers",
     "Question",
     "QuestionContext",
     "Task",
+    "TaskCommand",
     "get_task",
     "register_task",
+    "task_commands",
     "task_names",
 ]
 
@@ -170,15 +172,30 @@ class Task(Generic[M]):
         return [{"role": "user", "content": content}]
 
 
+@dataclass(frozen=True)
+class TaskCommand:
+    """How a registered task appears on the command line (``structkit <command> FILE``)."""
+
+    command: str
+    summary: str
+    input_help: str = "record file"
+
+
 _REGISTRY: dict[str, Task[Any]] = {}
+_COMMANDS: dict[str, TaskCommand] = {}
 
 
-def register_task(task: Task[Any], *, replace: bool = False) -> None:
-    """Make ``task`` available by name (CLI, batch jobs). Its schema is checked now."""
+def register_task(
+    task: Task[Any], *, replace: bool = False, command: TaskCommand | None = None
+) -> None:
+    """Make ``task`` available by name (``run``, batch jobs, ``structkit eval``); with ``command``
+    also as its own CLI command. Its schema is checked now."""
     if task.name in _REGISTRY and not replace:
         raise ConfigurationError(f"a task named {task.name!r} is already registered")
     output_schema(task.output_model)  # fail at registration, not at the first record
     _REGISTRY[task.name] = task
+    if command is not None:
+        _COMMANDS[task.name] = command
 
 
 def get_task(name: str) -> Task[Any]:
@@ -194,3 +211,8 @@ def get_task(name: str) -> Task[Any]:
 def task_names() -> list[str]:
     """Names of all registered tasks."""
     return sorted(_REGISTRY)
+
+
+def task_commands() -> dict[str, TaskCommand]:
+    """Registered tasks that have a CLI command, by task name."""
+    return dict(_COMMANDS)

@@ -17,31 +17,11 @@ from . import _api
 from ._api import RunOptions
 from ._errors import ConfigurationError, OutputError, StructkitError
 from ._profiles import DEFAULT_MODEL
+from ._task import task_commands
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-_TASK_COMMANDS = [
-    (
-        "diagnose",
-        "diagnosis",
-        "differential diagnosis for a patient record (decision support)",
-        "patient record: JSON (incl. FHIR Bundle), XML (incl. C-CDA), CSV or Markdown file",
-    ),
-    (
-        "financials",
-        "financials",
-        "line items, ratios and identity checks for a statement",
-        "financial statement: CSV or Markdown table file",
-    ),
-    (
-        "clauses",
-        "clauses",
-        "CUAD-style clause extraction with verified offsets",
-        "contract: a .txt file",
-    ),
-]
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -121,9 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, task, help_text, file_help in _TASK_COMMANDS:
-        command = sub.add_parser(name, help=help_text, description=help_text)
-        command.add_argument("file", help=file_help)
+    for task, spec in task_commands().items():  # every registered task with a command
+        command = sub.add_parser(spec.command, help=spec.summary, description=spec.summary)
+        command.add_argument("file", help=spec.input_help)
         command.set_defaults(task=task)
         _common(command)
     run = sub.add_parser("run", help="run any registered task on a record file")

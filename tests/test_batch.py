@@ -17,7 +17,8 @@ import pytest
 
 import structkit
 from structkit import BatchSummary, Completion, FakeEngine, GenerationRequest, _progress, run_batch
-from structkit._batch import _IdSet, neutralize_formulas, read_results
+from structkit._batch import neutralize_formulas, read_results
+from structkit.adapters._ids import IdSet
 from structkit.cli import main
 
 from .conftest import ROOT, valid_diagnosis
@@ -422,8 +423,8 @@ def test_dry_run_streams_a_big_csv_in_bounded_memory(tmp_path):
 
 
 def test_id_set_keeps_every_digest_across_merges(monkeypatch):
-    monkeypatch.setattr(_IdSet, "_FLUSH", 7)
-    ids = _IdSet()
+    monkeypatch.setattr(IdSet, "_FLUSH", 7)
+    ids = IdSet()
     digests = [bytes([i % 251]) * 15 + b"\0" for i in range(40)] + [b"\0" * 16, b"\1" * 16]
     for digest in digests:
         ids.add(digest)

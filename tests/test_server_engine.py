@@ -28,6 +28,7 @@ from structkit import (
     ThinkingBudgetError,
     TruncatedOutputError,
 )
+from structkit._stream import stream_task
 from structkit.engines import Engine
 from structkit.engines._server import (
     PROBE_SCHEMA_NAME,
@@ -35,7 +36,6 @@ from structkit.engines._server import (
     StreamEvent,
     assemble_text,
     engine_from_env,
-    stream_task,
 )
 
 from .conftest import answer_text

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 import structkit
-from structkit import Diagnosis, OutputError, StructkitError
-from structkit.engines._server import ServerEngine, stream_task
+from structkit import Diagnosis, OutputError, StructkitError, stream_task
+from structkit.engines._server import ServerEngine
 
 from .conftest import EXAMPLES, FIXTURES
 from .vllm_server import VLLMServer

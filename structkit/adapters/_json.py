@@ -23,6 +23,7 @@ from .._errors import RecordParseError, UnsafeInputError
 from .._strictjson import no_duplicate_keys, reject_constant
 from ._fhir import fhir_record
 from ._record import Record, Section, Value
+from ._source import read_source
 
 __all__ = ["iter_jsonl", "parse_json", "record_from_value"]
 
@@ -88,19 +89,6 @@ def _shallow(text: str, max_depth: int) -> bool:
         elif char in "]}":
             depth -= 1
     return True
-
-
-def _read_text(path: Path, *, record_id: str, max_bytes: int) -> str:
-    if not path.is_file():
-        raise RecordParseError("no such file", record_id=record_id)
-    if path.stat().st_size > max_bytes:
-        raise UnsafeInputError(f"file is larger than {max_bytes} bytes", record_id=record_id)
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise RecordParseError(
-            "not UTF-8 text", record_id=record_id, where=f"byte {exc.start}"
-        ) from None
 
 
 def _key(parts: list[str]) -> str:
@@ -182,25 +170,8 @@ def parse_json(
     """
     if isinstance(source, (dict, list)):
         return record_from_value(source, record_id=record_id or "record", max_depth=max_depth)
-    if isinstance(source, bytes):
-        rid = record_id or "json"
-        if len(source) > max_bytes:
-            raise UnsafeInputError(f"input is larger than {max_bytes} bytes", record_id=rid)
-        try:
-            text = source.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise RecordParseError(
-                "not UTF-8 text", record_id=rid, where=f"byte {exc.start}"
-            ) from None
-    elif isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
-        rid = record_id or "json"
-        if len(source) > max_bytes:
-            raise UnsafeInputError(f"input is larger than {max_bytes} bytes", record_id=rid)
-        text = source
-    else:
-        path = Path(source)
-        rid = record_id or path.name
-        text = _read_text(path, record_id=rid, max_bytes=max_bytes)
+    read = read_source(source, record_id=record_id, default_id="json", max_bytes=max_bytes)
+    text, rid = read.decoded(), read.record_id
     value = _loads(text, record_id=rid, max_depth=max_depth)
     return record_from_value(value, record_id=rid, max_depth=max_depth)
 

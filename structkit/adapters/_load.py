@@ -16,6 +16,7 @@ from typing import Any
 from .._errors import RecordParseError
 from ._json import parse_json
 from ._record import Record
+from ._source import is_inline_text, read_source
 
 __all__ = ["KINDS", "is_inline_text", "load"]
 
@@ -47,11 +48,6 @@ _MD_TABLE = re.compile(r"^\s*\|.*\|\s*$\n^\s*\|?\s*:?-{3,}", re.M)
 def _guess_text_kind(text: str) -> str | None:
     head = text.lstrip("\ufeff \t\r\n")[:1]
     return {"<": "xml", "{": "json", "[": "json", "|": "markdown"}.get(head)
-
-
-def is_inline_text(source: str) -> bool:
-    """Text content rather than a path: multi-line, or structured from its first character."""
-    return "\n" in source or _guess_text_kind(source) is not None
 
 
 def _guess_content_kind(text: str) -> str:
@@ -144,16 +140,8 @@ def load(
     if chosen == "markdown":
         from ._table import read_markdown_table
 
-        if isinstance(source, bytes):
-            text = source.decode("utf-8-sig")
-        elif isinstance(source, str) and is_inline_text(source):
-            text = source
-        else:
-            path = Path(source)
-            if not path.is_file():
-                raise RecordParseError("no such file", record_id=record_id or path.name)
-            text = path.read_text(encoding="utf-8-sig")
-            record_id = record_id or path.name
+        read = read_source(source, record_id=record_id, default_id="markdown")
+        text, record_id = read.decoded(), read.record_id
         return read_markdown_table(text, record_id=record_id or "markdown", **options)
     if chosen == "text":
         from ._text import parse_text

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
-from .._errors import RecordParseError, UnsafeInputError
+from .._errors import RecordParseError
 from ._record import Record, Section, Value
+from ._source import read_source
 
 __all__ = ["parse_text"]
 
@@ -27,26 +27,13 @@ def parse_text(
     title: str = "document",
     max_bytes: int = MAX_BYTES,
 ) -> Record:
-    """Read a text document (a path, or the text itself when it contains a newline).
+    """Read a text document (a path, or the text itself when it spans lines).
 
     Each paragraph (text between blank lines) becomes a :class:`Value` keyed ``p<n>`` with
     pointer ``chars=<start>-<end>``.
     """
-    if isinstance(source, str) and ("\n" in source or not Path(source).is_file()):
-        text, rid = source, record_id or "text"
-    else:
-        path = Path(source)
-        rid = record_id or path.name
-        if path.stat().st_size > max_bytes:
-            raise UnsafeInputError(f"file is larger than {max_bytes} bytes", record_id=rid)
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise RecordParseError(
-                "not UTF-8 text", record_id=rid, where=f"byte {exc.start}"
-            ) from None
-    if len(text) > max_bytes:
-        raise UnsafeInputError(f"text is longer than {max_bytes} characters", record_id=rid)
+    read = read_source(source, record_id=record_id, default_id="text", max_bytes=max_bytes)
+    text, rid = read.decoded(), read.record_id
     if not text.strip():
         raise RecordParseError("the document is empty", record_id=rid)
     values = [

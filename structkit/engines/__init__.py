@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from ._base import Completion, Engine, GenerationRequest
+from .._engine import Completion, Engine, GenerationRequest
 from ._fake import FakeEngine
 
 __all__ = [
@@ -16,7 +16,6 @@ __all__ = [
     "VLLMEngine",
     "engine_from_env",
     "get_engine",
-    "stream_task",
 ]
 
 _LAZY = {
@@ -26,7 +25,6 @@ _LAZY = {
     "ServerInfo": "_server",
     "StreamEvent": "_server",
     "engine_from_env": "_server",
-    "stream_task": "_server",
 }
 
 

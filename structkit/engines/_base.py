@@ -1,66 +1,6 @@
-"""The engine contract: what every backend (embedded vLLM, fake, later a server) must provide.
+"""The engine contract lives at the bottom of the package (:mod:`structkit._engine`), so that
+tasks and the runner never import from ``engines``; this module keeps the old import path."""
 
-Engines take a batch of :class:`GenerationRequest` and return one :class:`Completion` per request,
-in order, in a single call, so that engines that batch (vLLM) see the whole batch at once. A
-failure of one request is reported in that request's completion (``error``), never by raising for
-the whole batch.
-"""
-
-from __future__ import annotations
-
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
-
-from .._profiles import ModelProfile
+from .._engine import Completion, Engine, GenerationRequest, Message
 
 __all__ = ["Completion", "Engine", "GenerationRequest", "Message"]
-
-Message = dict[str, str]
-
-
-@dataclass(frozen=True)
-class GenerationRequest:
-    """One conversation to complete, with its decoding constraints."""
-
-    messages: list[Message]
-    json_schema: dict[str, Any] | None
-    """The answer must match this schema (``None``: unconstrained)."""
-    max_tokens: int
-    temperature: float
-    top_p: float = 1.0
-    seed: int | None = None
-    thinking_budget: int | None = None
-    """For reasoning models: tokens allowed before ``</think>`` is forced."""
-
-
-@dataclass(frozen=True)
-class Completion:
-    """What the engine produced for one request."""
-
-    text: str
-    finish_reason: str | None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    error: str | None = None
-    """Set when the engine failed this request; ``text`` is then empty."""
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-@runtime_checkable
-class Engine(Protocol):
-    """A model runner. ``profile`` carries the model's defaults (temperature, reasoning, ...)."""
-
-    @property
-    def model_name(self) -> str: ...
-
-    @property
-    def profile(self) -> ModelProfile: ...
-
-    def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
-        """Complete every request; one completion per request, in order."""
-        ...
-
-    def count_tokens(self, text: str) -> int:
-        """Number of tokens ``text`` takes for this model."""
-        ...

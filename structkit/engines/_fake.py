@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from .._engine import Completion, GenerationRequest
 from .._profiles import ModelProfile, profile_for
-from ._base import Completion, GenerationRequest
 
 __all__ = ["FakeEngine"]
 

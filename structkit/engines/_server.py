@@ -19,13 +19,13 @@ other error fails that request only, as ``Completion.error``.
 
 This module gathers the public names; the code lives in ``_server_wire`` (request and response
 format, failure classification), ``_server_retry`` (retry policy), ``_server_engine``
-(:class:`ServerEngine`), ``_server_stream`` (:class:`StreamEvent`, :func:`stream_task`) and
+(:class:`ServerEngine`), ``_server_stream`` (:class:`StreamEvent`) and
 ``_server_env`` (:func:`engine_from_env`).
 """
 
 from ._server_engine import ServerEngine, ServerInfo
 from ._server_env import engine_from_env
-from ._server_stream import StreamEvent, stream_task
+from ._server_stream import StreamEvent
 from ._server_wire import PROBE_SCHEMA_NAME, assemble_text
 
 __all__ = [
@@ -35,5 +35,4 @@ __all__ = [
     "StreamEvent",
     "assemble_text",
     "engine_from_env",
-    "stream_task",
 ]

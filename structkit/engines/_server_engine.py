@@ -22,9 +22,9 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
-from .._errors import EngineUnavailableError, ModelNotFoundError
+from .._engine import Completion, GenerationRequest
+from .._errors import ConfigurationError, EngineUnavailableError, ModelNotFoundError
 from .._profiles import ModelProfile, profile_for
-from ._base import Completion, GenerationRequest
 from ._server_retry import _Retry
 from ._server_stream import StreamEvent, _sse_data, _StreamState
 from ._server_wire import (
@@ -96,7 +96,7 @@ class ServerEngine:
         profile: ModelProfile | None = None,
     ):
         if max_concurrency < 1 or max_retries < 0 or timeout <= 0:
-            raise ValueError("need max_concurrency >= 1, max_retries >= 0, timeout > 0")
+            raise ConfigurationError("need max_concurrency >= 1, max_retries >= 0, timeout > 0")
         root = base_url.strip().rstrip("/")
         self.url = root[: -len("/v1")] if root.endswith("/v1") else root
         key = (

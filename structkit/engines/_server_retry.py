@@ -11,20 +11,30 @@ from __future__ import annotations
 
 import random
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ._server_wire import _Failure
 
-if TYPE_CHECKING:
-    from ._server_engine import ServerEngine
-
 __all__: list[str] = []
+
+
+class _RetryPolicy(Protocol):
+    """What the retry bookkeeping reads from its engine (a :class:`ServerEngine`)."""
+
+    max_retries: int
+    retry_window: float
+    backoff: float
+    max_backoff: float
+
+    def _outage_started(self, now: float) -> float: ...
+
+    def _count_retry(self) -> None: ...
 
 
 class _Retry:
     """Retry bookkeeping for one request (see :class:`ServerEngine` for the policy)."""
 
-    def __init__(self, engine: ServerEngine):
+    def __init__(self, engine: _RetryPolicy):
         self._engine = engine
         self.first: float | None = None
         self.retries = 0

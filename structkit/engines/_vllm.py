@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._engine import Completion, GenerationRequest
 from .._errors import EngineUnavailableError, ModelNotFoundError
 from .._prepare import prepare_default_model
 from .._profiles import DEFAULT_MODEL, ModelProfile, profile_for
-from ._base import Completion, GenerationRequest
 
 __all__ = ["VLLMEngine", "get_engine", "resolve_model"]
 

@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._engine import Completion, Engine, GenerationRequest
+from .._errors import ConfigurationError, DatasetError
 from .._profiles import ModelProfile
 from .._runner import Outcome, run_task
 from .._task import Task, get_task
-from ..engines._base import Completion, Engine, GenerationRequest
 from ._metrics import (
     ACCURACY_METRICS,
     SCORERS,
@@ -129,14 +130,14 @@ def load_dataset(path: str | os.PathLike[str], *, limit: int | None = None) -> l
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{source.name} line {number}: not JSON ({exc.msg})") from None
+                raise DatasetError(f"{source.name} line {number}: not JSON ({exc.msg})") from None
             if not isinstance(row, dict) or not {"id", "input", "gold"} <= row.keys():
-                raise ValueError(f"{source.name} line {number}: needs 'id', 'input' and 'gold'")
+                raise DatasetError(f"{source.name} line {number}: needs 'id', 'input' and 'gold'")
             if not isinstance(row["gold"], dict):
-                raise ValueError(f"{source.name} line {number}: 'gold' must be an object")
+                raise DatasetError(f"{source.name} line {number}: 'gold' must be an object")
             item_id = str(row["id"])
             if item_id in seen:
-                raise ValueError(f"{source.name} line {number}: duplicate id {item_id!r}")
+                raise DatasetError(f"{source.name} line {number}: duplicate id {item_id!r}")
             seen.add(item_id)
             items.append(DatasetItem(item_id, _resolve(row["input"], source.parent), row["gold"]))
             if limit is not None and len(items) >= limit:
@@ -172,11 +173,13 @@ def parse_setting(text: str) -> dict[str, Any]:
         key = key.strip().replace("-", "_")
         if not sep or key not in SETTING_KEYS:
             known = ", ".join(SETTING_KEYS)
-            raise ValueError(f"bad setting {part.strip()!r}: use key=value with keys {known}")
+            raise ConfigurationError(
+                f"bad setting {part.strip()!r}: use key=value with keys {known}"
+            )
         try:
             setting[key] = SETTING_KEYS[key](raw.strip())
         except ValueError:
-            raise ValueError(f"bad value for {key}: {raw.strip()!r}") from None
+            raise ConfigurationError(f"bad value for {key}: {raw.strip()!r}") from None
     return setting
 
 
@@ -416,9 +419,9 @@ def evaluate(
         on_progress: called with a line of text after each run.
     """
     if models is not None and engines is not None:
-        raise ValueError("give models or engines, not both")
+        raise ConfigurationError("give models or engines, not both")
     if runs < 1 or (batch_size is not None and batch_size < 1):
-        raise ValueError("runs and batch_size must be at least 1")
+        raise ConfigurationError("runs and batch_size must be at least 1")
     chosen = get_task(task) if isinstance(task, str) else task
     if isinstance(dataset, (str, os.PathLike)):
         items, label = load_dataset(dataset), Path(dataset).name
@@ -431,7 +434,9 @@ def evaluate(
     for setting in overrides:
         bad = set(setting) - set(SETTING_KEYS)
         if bad:
-            raise ValueError(f"settings may not set {sorted(bad)}; allowed: {list(SETTING_KEYS)}")
+            raise ConfigurationError(
+                f"settings may not set {sorted(bad)}; allowed: {list(SETTING_KEYS)}"
+            )
     configs: list[ConfigResult] = []
 
     def run_all(engine: Engine) -> None:
