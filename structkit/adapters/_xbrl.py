@@ -38,7 +38,7 @@ from lxml import etree
 
 from .._errors import ConfigurationError, RecordParseError, UnsafeInputError
 from ._record import Record, Section, Value
-from ._xml import (
+from ._xml_safe import (
     MAX_BYTES,
     MAX_DEPTH,
     MAX_ELEMENTS,
