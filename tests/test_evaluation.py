@@ -624,3 +624,15 @@ def test_benchmark_smoke_on_fake_engine() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     for title in ("## overhead", "## batching", "## constrained", "## prompt tokens", "## prefix"):
         assert title in done.stdout
+
+
+def test_cli_eval_compares_every_mode_by_default(tmp_path: Path) -> None:
+    items = load_dataset(DATASETS / "financials.jsonl", limit=4)
+    parser = argparse.ArgumentParser()
+    add_eval_parser(parser.add_subparsers(dest="command"))
+    argv = ["eval", "financials", str(DATASETS / "financials.jsonl"), "--limit", "4"]
+    args = parser.parse_args([*argv, "--runs", "1", "--out", str(tmp_path / "r")])
+    code = run_eval(args, engine_factory=lambda m: structkit.FakeEngine(financials_oracle(items)))
+    assert code == 0
+    data = json.loads((tmp_path / "r" / "results.json").read_text(encoding="utf-8"))
+    assert [c["setting"] for c in data["configs"]] == [{"mode": "model"}, {"mode": "baseline"}]
