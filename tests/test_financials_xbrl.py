@@ -129,3 +129,48 @@ def test_not_xbrl_and_no_facts_are_parse_errors():
         parse_xbrl(b"<html xmlns='http://www.w3.org/1999/xhtml'><body/></html>", record_id="x")
     with pytest.raises(RecordParseError, match="no numeric facts"):
         parse_xbrl(INSTANCE.format(body="").encode(), record_id="x")
+
+
+INLINE = """<?xml version="1.0" encoding="UTF-8"?>
+<html xmlns="http://www.w3.org/1999/xhtml" xmlns:ix="http://www.xbrl.org/2013/inlineXBRL"
+ xmlns:xbrli="http://www.xbrl.org/2003/instance" xmlns:xbrldi="http://xbrl.org/2006/xbrldi"
+ xmlns:ifrs-full="http://xbrl.ifrs.org/taxonomy/2023-03-23/ifrs-full"
+ xmlns:iso4217="http://www.xbrl.org/2003/iso4217"><body>
+<ix:header><ix:resources>
+ <xbrli:context id="FY"><xbrli:entity><xbrli:identifier scheme="x">1</xbrli:identifier>
+ </xbrli:entity><xbrli:period><xbrli:startDate>2023-01-01</xbrli:startDate>
+ <xbrli:endDate>2023-12-31</xbrli:endDate></xbrli:period></xbrli:context>
+ <xbrli:context id="FY_SEG"><xbrli:entity><xbrli:identifier scheme="x">1</xbrli:identifier>
+ <xbrli:segment><xbrldi:explicitMember dimension="ifrs-full:SegmentsAxis">x:Retail
+ </xbrldi:explicitMember>
+ </xbrli:segment></xbrli:entity><xbrli:period><xbrli:startDate>2023-01-01</xbrli:startDate>
+ <xbrli:endDate>2023-12-31</xbrli:endDate></xbrli:period></xbrli:context>
+ <xbrli:unit id="EUR"><xbrli:measure>iso4217:EUR</xbrli:measure></xbrli:unit>
+</ix:resources></ix:header>
+<p><ix:nonFraction name="ifrs-full:Revenue" contextRef="FY" unitRef="EUR" decimals="-5"
+ scale="6" format="ixt:num-comma-decimal">1.234,5</ix:nonFraction></p>
+<p><ix:nonFraction name="ifrs-full:ProfitLoss" contextRef="FY" unitRef="EUR" decimals="-3"
+ scale="3" sign="-" format="ixt:num-dot-decimal">(2,500)</ix:nonFraction></p>
+<p><ix:nonFraction name="ifrs-full:CostOfSales" contextRef="FY" unitRef="EUR" decimals="0"
+ format="ixt:fixed-zero">-</ix:nonFraction></p>
+<p><ix:nonFraction name="ifrs-full:Revenue" contextRef="FY_SEG" unitRef="EUR" decimals="-5"
+ scale="6" format="ixt:num-dot-decimal">700.1</ix:nonFraction></p>
+</body></html>"""
+
+
+def test_inline_formats_scale_sign_and_segments():
+    facts, _, _ = read_xbrl_facts(INLINE.encode(), record_id="ifrs")
+    by = {(f.concept, bool(f.dimensions)): f for f in facts}
+    revenue = by[("ifrs-full:Revenue", False)]
+    assert revenue.value == Decimal("1234500000") and revenue.scale == 6
+    assert revenue.period == "2023-01-01 to 2023-12-31" and not revenue.instant
+    assert revenue.unit == "EUR" and revenue.decimals == "-5"
+    loss = by[("ifrs-full:ProfitLoss", False)]
+    assert loss.value == Decimal("-2500000") and loss.negated
+    assert by[("ifrs-full:CostOfSales", False)].value == 0
+    segment = by[("ifrs-full:Revenue", True)]
+    assert segment.dimensions == (("ifrs-full:SegmentsAxis", "x:Retail"),)
+    result = structkit.analyze_financials(INLINE.encode(), engine=FakeEngine(never))
+    assert result.value_of("revenue", "2023-01-01 to 2023-12-31") == 1_234_500_000
+    assert result.value_of("net_income", "2023-01-01 to 2023-12-31") == -2_500_000
+    assert result.currency == "EUR"
