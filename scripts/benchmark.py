@@ -17,7 +17,12 @@ Sections (``--sections``, comma-separated; printed as Markdown tables, in this o
   prefix       prefix caching on vs off for prompts sharing the task template: fresh records
                every round (only the template is shared), short answers so prefill dominates.
                Needs two engines: the main one (caching on) is closed first, then an engine
-               with caching off is started. Runs last.
+               with caching off is started.
+  engines      structkit on llama.cpp, raw xllamacpp calls and structkit on vLLM on the same
+               records, prompts and schemas (scripts/bench_engines.py): records/s at batch 8 and
+               1, valid share at the first attempt, completion tokens/s, cold start, time to the
+               first answer, peak RSS, and the host's CPU. ``--engines`` picks the paths (split a
+               long run by engine). Starts its own engines; runs last.
 
 ``--fake`` runs every section on structkit.FakeEngine: numbers are meaningless, the code paths
 are exercised (the real run is the lead's, on the default model).
@@ -35,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("overhead", "batching", "batchsize", "constrained", "tokens", "prefix")
+SECTIONS = ("overhead", "batching", "batchsize", "constrained", "tokens", "prefix", "engines")
 FORMATS = ("json", "markdown", "csv", "kv", "text")
 
 
@@ -333,6 +338,8 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--prefix-answer-tokens", type=int, default=8)
     parser.add_argument("--fake", action="store_true", help="FakeEngine: smoke test only")
+    parser.add_argument("--engines", default="llama.cpp,raw,vllm", help="paths of 'engines'")
+    parser.add_argument("--singles", type=int, default=2, help="'engines': records at batch 1")
     args = parser.parse_args()
     sections = [s for s in SECTIONS if s in set(args.sections.split(","))]
     unknown = set(args.sections.split(",")) - set(SECTIONS)
@@ -348,6 +355,13 @@ def main() -> None:
         _ = engine.llm  # start now, outside the timings
         return engine
 
+    if args.fake and "engines" in sections:
+        # The engines section compares real engines; the fake engine has nothing to say there.
+        sections.remove("engines")
+        print("engines section skipped with --fake (it compares real engines)")
+    if sections == ["engines"]:
+        _run_engines(args)
+        return
     started = time.perf_counter()
     engine = make_engine(True)
     print(f"engine: {engine.model_name}; cold start {time.perf_counter() - started:.1f} s")
@@ -395,6 +409,31 @@ def main() -> None:
                 f"| {name} | {_fmt(values['prompt_tokens_per_s'])} | "
                 f"{_fmt(values['requests_per_s'])} |"
             )
+    if "engines" in sections:
+        close = getattr(engine, "close", None)
+        if callable(close):  # free the cores before the engines section starts its own
+            close()
+        _run_engines(args)
+
+
+def _run_engines(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_engines import PATHS, bench_engines, host_line, print_engines
+
+    paths = [p for p in args.engines.split(",") if p]
+    if set(paths) - set(PATHS):
+        raise SystemExit(f"--engines: choose from {', '.join(PATHS)}")
+    print(host_line(), flush=True)
+    results = bench_engines(
+        paths,
+        rounds=args.rounds,
+        n=args.records,
+        singles=args.singles,
+        model=args.model,
+        records=_records,
+        requests=_requests,
+    )
+    print_engines(results, n=args.records, rounds=args.rounds, singles=args.singles)
 
 
 if __name__ == "__main__":

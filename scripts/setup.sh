@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 # Engine build: STRUCTKIT_ENGINE_BUILD=cpu|gpu, default: gpu when an NVIDIA driver answers, else cpu.
 BUILD=${STRUCTKIT_ENGINE_BUILD:-$(command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)}
-# With --test: headless Chromium, which renders the evaluation report in a test. Installed only
+# With --test: headless Chromium, which renders the evaluation report and drives the review app
+# in tests (through playwright, a dev dependency; no browser download). Installed only
 # where we may (root with apt); elsewhere that test skips, except under CI where it must run.
 if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \

@@ -87,6 +87,7 @@ __all__ = [
     "Financials",
     "GenerationRequest",
     "InputError",
+    "LlamaCppEngine",
     "ModelError",
     "ModelNotFoundError",
     "ModelPreparationError",
@@ -131,7 +132,7 @@ __all__ = [
 ]
 
 
-_LAZY_ENGINE_NAMES = ("VLLMEngine", "ServerEngine", "StreamEvent")
+_LAZY_ENGINE_NAMES = ("LlamaCppEngine", "VLLMEngine", "ServerEngine", "StreamEvent")
 
 
 def __getattr__(name: str) -> Any:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from typing_extensions import Unpack
 
 from . import tasks as _builtin  # noqa: F401  (importing it registers the built-in tasks)
+from ._audit import attach_audits, run_audit, utc_now
 from ._engine import Engine
 from ._runner import Outcome, run_task
 from ._task import Task, get_task
@@ -36,7 +37,9 @@ class RunOptions(TypedDict, total=False):
     Attributes:
         model: model name, folder or Hugging Face id; default: the packaged
             SmolLM2-135M-Instruct (or ``STRUCTKIT_MODEL``).
-        engine: an engine to use instead (e.g. ``structkit.FakeEngine`` in tests).
+        engine: an engine to use instead (e.g. ``structkit.FakeEngine`` in tests), or the name
+            of a built-in one: ``"llama.cpp"`` or ``"vllm"`` (default: ``STRUCTKIT_ENGINE``,
+            else vLLM on GPU machines and llama.cpp for GGUF models on CPU-only ones).
         format: how records are rendered in prompts (``json``, ``markdown``, ``csv``, ``kv``,
             ``text``); default: the task's.
         grounding: constrain copied fields to values present in the record while decoding
@@ -53,7 +56,7 @@ class RunOptions(TypedDict, total=False):
     """
 
     model: ModelArg
-    engine: Engine | None
+    engine: Engine | str | None
     format: str | None
     grounding: bool
     samples: int
@@ -65,17 +68,18 @@ class RunOptions(TypedDict, total=False):
     mode: str | None
 
 
-def _engine(engine: Engine | None, model: ModelArg) -> Engine:
-    if engine is not None:
+def _engine(engine: Engine | str | None, model: ModelArg) -> Engine:
+    if engine is not None and not isinstance(engine, str):
         return engine
-    from .engines._server import engine_from_env  # STRUCTKIT_SERVER_URL selects a server
+    if engine is None:
+        from .engines._server import engine_from_env  # STRUCTKIT_SERVER_URL selects a server
 
-    server = engine_from_env(None if model is None else str(model))
-    if server is not None:
-        return server
-    from .engines._vllm import get_engine  # heavy imports only when a real engine is needed
+        server = engine_from_env(None if model is None else str(model))
+        if server is not None:
+            return server
+    from .engines._select import engine_named  # by name, STRUCTKIT_ENGINE or the platform
 
-    return get_engine(model)
+    return engine_named(engine, model)
 
 
 def _run(
@@ -86,7 +90,10 @@ def _run(
 ) -> list[Outcome[M]]:
     settings: dict[str, Any] = dict(options)
     engine = _engine(settings.pop("engine", None), settings.pop("model", None))
-    return run_task(task, records, engine=engine, record_ids=record_ids, **settings)
+    started = utc_now()
+    outcomes = run_task(task, records, engine=engine, record_ids=record_ids, **settings)
+    attach_audits(outcomes, run_audit(task, engine, settings), started=started)
+    return outcomes
 
 
 def run(

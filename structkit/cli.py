@@ -18,6 +18,7 @@ from ._api import RunOptions
 from ._errors import ConfigurationError, OutputError, StructkitError
 from ._profiles import DEFAULT_MODEL
 from ._task import task_commands
+from .engines._select import ENGINE_NAMES
 
 __all__ = ["main"]
 
@@ -31,6 +32,13 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"model folder, Hugging Face id, or {DEFAULT_MODEL!r} (default; "
         "or set STRUCTKIT_MODEL)",
+    )
+    parser.add_argument(
+        "--engine",
+        default=None,
+        choices=ENGINE_NAMES,
+        help="engine that runs the model (default: STRUCTKIT_ENGINE, else vllm on GPU machines "
+        "and llama.cpp for GGUF models such as the default on CPU-only ones)",
     )
     parser.add_argument("--max-tokens", type=int, default=None, help="answer token budget")
     parser.add_argument(
@@ -114,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .evaluation._cli import add_eval_parser  # light: no engine import
 
     add_eval_parser(sub)
+    from .review._cli import add_review_parsers  # light: the app loads when it runs
+
+    add_review_parsers(sub)
     sub.add_parser("tasks", help="list registered tasks")
     sub.add_parser(
         "prepare-model",
@@ -242,6 +253,7 @@ def _task_options(args: argparse.Namespace) -> RunOptions:
     """The task options every task command shares (see ``_common``)."""
     return RunOptions(
         model=args.model,
+        engine=args.engine,
         max_attempts=args.attempts,
         max_tokens=args.max_tokens,
         temperature=args.temperature,
@@ -293,6 +305,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "batch":
             return _run_batch(args)
+        if args.command in ("review", "audit"):
+            from .review._cli import run_audit_command, run_review_command
+
+            return run_review_command(args) if args.command == "review" else run_audit_command(args)
         if args.command == "eval":
             from .evaluation._cli import run_eval
 

@@ -1,6 +1,7 @@
-"""Shared fixtures. ``engine`` tests use the real embedded vLLM engine on the default model.
+"""Shared fixtures. ``engine`` tests use the real default engine on the default model.
 
-The real engine starts once per test session (about a minute on a 2-core CPU) and is shared.
+The real engine starts once per test session (llama.cpp: seconds; vLLM: about a minute on a
+2-core CPU) and is shared.
 Run only the fast tests with ``-m "not engine"``.
 """
 
@@ -50,10 +51,15 @@ def patient_record() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def real_engine() -> Iterator[Any]:
-    """The process-wide embedded engine on the packaged default model, started once."""
-    from structkit.engines import get_engine
+    """The process-wide default engine on the packaged default model, started once.
 
-    engine = get_engine()
-    _ = engine.llm  # start now, so the first test does not carry the whole cold start alone
+    The platform's default (llama.cpp on CPU-only machines, vLLM on GPU ones), or the one
+    ``STRUCTKIT_ENGINE`` names: CI runs the end-to-end tests once per engine.
+    """
+    from structkit.engines._select import engine_named
+
+    engine: Any = engine_named(None, None)
+    # Start now, so the first test does not carry the whole cold start alone.
+    _ = engine.server if hasattr(engine, "server") else engine.llm
     yield engine
     engine.close()  # shut down while pytest's streams are still open (quiet teardown)

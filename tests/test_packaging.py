@@ -28,6 +28,7 @@ def test_wheel_contains_templates_and_finds_them_when_installed(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "structkit/templates/diagnosis.jinja" in names
     assert "structkit/py.typed" in names
+    assert {"structkit/review/app.js", "structkit/review/page.html"} <= set(names)  # review app
     target = tmp_path / "site"
     subprocess.run(
         [

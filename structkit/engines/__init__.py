@@ -10,6 +10,7 @@ __all__ = [
     "Engine",
     "FakeEngine",
     "GenerationRequest",
+    "LlamaCppEngine",
     "ServerEngine",
     "ServerInfo",
     "StreamEvent",
@@ -19,6 +20,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "LlamaCppEngine": "_llamacpp",
     "VLLMEngine": "_vllm",
     "get_engine": "_vllm",
     "ServerEngine": "_server",

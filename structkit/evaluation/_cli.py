@@ -58,9 +58,21 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="records per engine batch (default: all); 1 measures one-by-one latency",
     )
     parser.add_argument("--limit", type=int, default=None, help="use the first N items only")
+    parser.add_argument(
+        "--engine",
+        default=None,
+        choices=("llama.cpp", "vllm"),
+        help="engine that runs the models (default: STRUCTKIT_ENGINE, else by platform)",
+    )
     parser.add_argument("--out", default="reports/eval", help="output folder (reports/eval)")
     parser.set_defaults(command="eval")
     return parser
+
+
+def _engine_factory(name: str | None) -> Callable[[str | None], Any]:
+    from ..engines._select import new_engine  # light: engines are imported when one is made
+
+    return lambda model: new_engine(name, model)
 
 
 def run_eval(
@@ -92,7 +104,7 @@ def run_eval(
         settings=settings,
         runs=args.runs,
         batch_size=args.batch_size,
-        engine_factory=engine_factory,
+        engine_factory=engine_factory or _engine_factory(getattr(args, "engine", None)),
         name=args.dataset,
         on_progress=lambda line: print(line, file=sys.stderr, flush=True),
     )
