@@ -562,8 +562,8 @@ def amount(text: str) -> float:
     return float(value)
 
 
-def financial_rows(out: Path) -> list[dict[str, Any]]:
-    """28 synthetic statements (6 broken) and the two Apple samples."""
+def synthetic_financial_rows(out: Path) -> list[dict[str, Any]]:
+    """28 synthetic statements (6 broken): the identity-break checks."""
     from structkit.adapters import load
     from structkit.tasks.financials import check_table
 
@@ -579,6 +579,15 @@ def financial_rows(out: Path) -> list[dict[str, Any]]:
         # Self-check: the deterministic pass agrees with the construction.
         assert bool(flags) == statement.gold["identity_break"], (name, flags)
         rows.append({"id": name[:-4], "input": f"financials/{name}", "gold": statement.gold})
+    return rows
+
+
+def financial_rows(out: Path) -> list[dict[str, Any]]:
+    """Real filings: the two Apple samples, 12 statements of 4 filers exported from their SEC
+    XBRL filings (edgartools), an XBRL instance and an inline XBRL document."""
+    folder = out / "financials"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
     apple = json.loads((FIX / "finance" / "apple_gold.json").read_text(encoding="utf-8"))
     for name, gold in apple["files"].items():
         shutil.copyfile(FIX / name, folder / name)
@@ -598,6 +607,10 @@ def financial_rows(out: Path) -> list[dict[str, Any]]:
                 },
             }
         )
+    filings = FIX / "finance" / "filings"
+    for row in json.loads((filings / "gold.json").read_text(encoding="utf-8")):
+        shutil.copyfile(filings / row["input"], folder / row["input"])
+        rows.append({**row, "input": f"financials/{row['input']}"})
     return rows
 
 
@@ -894,6 +907,7 @@ def build(out: Path = OUT) -> dict[str, list[dict[str, Any]]]:
     datasets = {
         "diagnosis": diagnosis_rows(),
         "financials": financial_rows(out),
+        "financials_synthetic": synthetic_financial_rows(out),
         "clauses": clause_rows(out),
     }
     for task, rows in datasets.items():

@@ -6,8 +6,6 @@ FakeEngine only (no model): answers are scripted per request.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import math
 import re
@@ -47,8 +45,10 @@ from structkit.evaluation import (
 )
 from structkit.evaluation._cli import add_eval_parser, run_eval
 from structkit.evaluation._metrics import phrase_in
+from structkit.tasks._questions import MEANINGS
+from structkit.tasks._statement import _index
 from structkit.tasks.clauses import MAX_CLAUSES, ClauseExtraction
-from structkit.tasks.financials import check_table, parse_amount
+from structkit.tasks.financials import FINANCIALS_MAPPING, check_table, parse_amount
 
 from . import legacy_diagnosis as legacy
 from .conftest import valid_diagnosis
@@ -98,23 +98,29 @@ def number(cell: str) -> float | None:
 
 
 def financials_oracle(items: list[DatasetItem]) -> Callable[[GenerationRequest], str]:
-    """Answers each statement with its gold values, mapped to a row holding that number."""
-    rendered = [(render(load(i.input), format="csv"), i) for i in items]
+    """Answers each "which row is <metric>?" question with the row holding the gold amounts."""
+    tables = [(_index(load(i.input)), i) for i in items]
 
     def respond(request: GenerationRequest) -> str:
-        item = next(i for text, i in rendered if text in request.messages[-1]["content"])
-        table = list(csv.reader(io.StringIO(item.input.read_text(encoding="utf-8-sig"))))
-        header = next(r for r in table if len(r) > 1)
-        lines = []
-        for metric, by_period in item.gold["values"].items():
-            for period, amount in by_period.items():
-                col = header.index(period)
-                row = next(r for r in table[1:] if len(r) > col and number(r[col]) == amount)
-                lines.append(
-                    {"metric": metric, "source_label": row[0], "period": period, "value": row[col]}
-                )
-        answer = {"statement": item.gold["statement"], "line_items": lines, "narrative": ""}
-        return json.dumps(answer)
+        assert request.json_schema is not None
+        options = request.json_schema["properties"]["choice"]["enum"]
+        found = re.search(r'Which row is "(.*)"\?', request.messages[-1]["content"])
+        assert found is not None
+        metric = next(m for m, text in MEANINGS.items() if text == found[1])
+        for table, item in tables:
+            gold = item.gold["values"].get(metric, {})
+            for row in table.all_rows():
+                cells = [row.cells.get(period) for period in gold]
+                if (
+                    gold
+                    and row.label in options
+                    and all(
+                        c is not None and c.amount is not None and float(c.amount) == amount
+                        for c, amount in zip(cells, gold.values(), strict=True)
+                    )
+                ):
+                    return json.dumps({"choice": row.label})
+        return json.dumps({"choice": "none"})
 
     return respond
 
@@ -276,7 +282,7 @@ def run_financials(tmp_path: Path, items: list[dict[str, str]]) -> Outcome[Any]:
     path.write_text(STATEMENT, encoding="utf-8")
     answer = json.dumps({"statement": "income_statement", "line_items": items, "narrative": ""})
     engine = structkit.FakeEngine(lambda _: answer)
-    (result,) = structkit.run("financials", [path], engine=engine)
+    (result,) = structkit.run(FINANCIALS_MAPPING, [path], engine=engine)
     return result
 
 
@@ -372,7 +378,7 @@ def test_dataset_loading(tmp_path: Path) -> None:
 
 
 def test_shipped_datasets_are_consistent() -> None:
-    counts = {"diagnosis": 30, "financials": 30, "clauses": 26}
+    counts = {"diagnosis": 30, "financials": 16, "financials_synthetic": 28, "clauses": 26}
     for task, count in counts.items():
         items = load_dataset(DATASETS / f"{task}.jsonl")
         assert len(items) == count, task
@@ -387,7 +393,7 @@ def test_shipped_datasets_are_consistent() -> None:
         for span in item.gold["spans"]:
             assert text[span["start"] : span["end"]] == span["text"], item.id
     breaks = 0
-    for item in load_dataset(DATASETS / "financials.jsonl"):
+    for item in load_dataset(DATASETS / "financials_synthetic.jsonl"):
         flagged = bool(check_table(load(item.input)))
         assert flagged == item.gold["identity_break"], item.id
         breaks += flagged
@@ -407,7 +413,8 @@ def test_gold_answers_score_perfectly_on_the_shipped_datasets(task: str) -> None
     MAX_CLAUSES clauses) scores 1 on every accuracy metric."""
     items = load_dataset(DATASETS / f"{task.removesuffix('_freeform')}.jsonl")
     engine = structkit.FakeEngine(ORACLES[task](items))  # type: ignore[operator]
-    (config,) = evaluate(task, items, engines=[engine]).configs
+    # Tasks with modes are evaluated in each; the first (default) one uses the model.
+    config = evaluate(task, items, engines=[engine]).configs[0]
     for metric in ("schema_valid", "format_ok", "grounded", *ACCURACY_METRICS[task]):
         stat = config.stat(metric)
         assert stat is not None and stat.mean == 1.0, (metric, stat)
@@ -619,3 +626,15 @@ def test_benchmark_smoke_on_fake_engine() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     for title in ("## overhead", "## batching", "## constrained", "## prompt tokens", "## prefix"):
         assert title in done.stdout
+
+
+def test_cli_eval_compares_every_mode_by_default(tmp_path: Path) -> None:
+    items = load_dataset(DATASETS / "financials.jsonl", limit=4)
+    parser = argparse.ArgumentParser()
+    add_eval_parser(parser.add_subparsers(dest="command"))
+    argv = ["eval", "financials", str(DATASETS / "financials.jsonl"), "--limit", "4"]
+    args = parser.parse_args([*argv, "--runs", "1", "--out", str(tmp_path / "r")])
+    code = run_eval(args, engine_factory=lambda m: structkit.FakeEngine(financials_oracle(items)))
+    assert code == 0
+    data = json.loads((tmp_path / "r" / "results.json").read_text(encoding="utf-8"))
+    assert [c["setting"] for c in data["configs"]] == [{"mode": "model"}, {"mode": "baseline"}]

@@ -16,7 +16,7 @@ from structkit._schema import output_schema, unbounded_paths
 from structkit.adapters import Record, Section, Value, load, render
 from structkit.adapters._table import read_markdown_table
 from structkit.tasks.financials import (
-    FINANCIALS,
+    FINANCIALS_MAPPING,
     METRICS,
     Financials,
     check_table,
@@ -63,7 +63,7 @@ def cell_triples(schema: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 def run(record: Record, text: str, *, grounding: bool = True) -> tuple[Financials, FakeEngine]:
     engine = FakeEngine(lambda request: text)
-    (outcome,) = run_task(FINANCIALS, [record], engine=engine, grounding=grounding)
+    (outcome,) = run_task(FINANCIALS_MAPPING, [record], engine=engine, grounding=grounding)
     return outcome.unwrap(), engine
 
 
@@ -73,7 +73,7 @@ def run(record: Record, text: str, *, grounding: bool = True) -> tuple[Financial
 def test_decoding_schema_is_bounded_and_has_no_code_filled_fields():
     schema = output_schema(Financials)
     assert unbounded_paths(schema) == []
-    assert FINANCIALS.schema == schema
+    assert FINANCIALS_MAPPING.schema == schema
     assert list(schema["properties"]) != [] and set(schema["properties"]) == {
         "statement",
         "line_items",
@@ -89,7 +89,7 @@ def test_decoding_schema_is_bounded_and_has_no_code_filled_fields():
 @needs_samples
 def test_grounded_schema_offers_exactly_the_numeric_cells():
     record = apple(BALANCE)
-    schema = grounded_financials_schema(record, FINANCIALS.schema)
+    schema = grounded_financials_schema(record, FINANCIALS_MAPPING.schema)
     Draft202012Validator.check_schema(schema)
     assert unbounded_paths(schema) == []
     alternatives = schema["$defs"]["LineItem"]["anyOf"]
@@ -105,15 +105,17 @@ def test_grounded_schema_offers_exactly_the_numeric_cells():
     assert ("Total assets", FY23, "352583") in triples
     assert schema["properties"]["line_items"]["maxItems"] == min(48, len(triples))
     assert all(alt["properties"]["metric"]["enum"] == list(METRICS) for alt in alternatives)
-    assert FINANCIALS.schema_for(record, grounding=False) == FINANCIALS.schema
-    assert FINANCIALS.schema_for(record, grounding=True) == schema
+    assert FINANCIALS_MAPPING.schema_for(record, grounding=False) == FINANCIALS_MAPPING.schema
+    assert FINANCIALS_MAPPING.schema_for(record, grounding=True) == schema
     # the base schema is not modified in place
-    assert "anyOf" not in FINANCIALS.schema["$defs"]["LineItem"]
+    assert "anyOf" not in FINANCIALS_MAPPING.schema["$defs"]["LineItem"]
 
 
 @needs_samples
 def test_grounded_schema_rejects_a_label_paired_with_another_cells_number():
-    validator = Draft202012Validator(grounded_financials_schema(apple(INCOME), FINANCIALS.schema))
+    validator = Draft202012Validator(
+        grounded_financials_schema(apple(INCOME), FINANCIALS_MAPPING.schema)
+    )
     right = item("revenue", "Net sales", FY23, "383285")
     wrong_period = item("revenue", "Net sales", FY23, "394328")  # FY22's number
     wrong_row = item("revenue", "Net sales", FY23, "96995")  # net income's number
@@ -128,7 +130,7 @@ def test_grounded_schema_rejects_a_label_paired_with_another_cells_number():
 def test_big_tables_fall_back_to_independent_enums(monkeypatch):
     monkeypatch.setattr("structkit.tasks.financials.MAX_CELL_ALTERNATIVES", 10)
     record = apple(BALANCE)
-    schema = grounded_financials_schema(record, FINANCIALS.schema)
+    schema = grounded_financials_schema(record, FINANCIALS_MAPPING.schema)
     assert unbounded_paths(schema) == []
     props = schema["$defs"]["LineItem"]["properties"]
     section = record.sections[0]
@@ -141,7 +143,7 @@ def test_big_tables_fall_back_to_independent_enums(monkeypatch):
 
 def test_grounded_schema_without_a_table_allows_no_items():
     record = Record("r", "json", [Section("s", values=[Value("a", "text", "/a")])])
-    schema = grounded_financials_schema(record, FINANCIALS.schema)
+    schema = grounded_financials_schema(record, FINANCIALS_MAPPING.schema)
     Draft202012Validator.check_schema(schema)
     assert schema["properties"]["line_items"]["maxItems"] == 0
 
@@ -233,7 +235,7 @@ def test_value_not_in_the_table_is_flagged_ungrounded():
         item("gross_profit", "Gross profit", FY23, "169148"),  # no such row
     ]
     result, engine = run(apple(INCOME), answer(items), grounding=False)
-    assert engine.calls[0][0].json_schema == FINANCIALS.schema
+    assert engine.calls[0][0].json_schema == FINANCIALS_MAPPING.schema
     revenue, net_income, gross = result.line_items
     assert revenue.grounded and revenue.amount == 383285
     assert not net_income.grounded and net_income.amount is None and net_income.pointer is None
@@ -249,7 +251,7 @@ def test_value_not_in_the_table_is_flagged_ungrounded():
 def test_value_from_another_cell_fails_validation_with_grounding(monkeypatch):
     mismatched = answer([item("revenue", "Net sales", FY23, "394328")])  # FY22's number
     engine = FakeEngine(lambda request: mismatched)
-    (outcome,) = run_task(FINANCIALS, [apple(INCOME)], engine=engine, max_attempts=2)
+    (outcome,) = run_task(FINANCIALS_MAPPING, [apple(INCOME)], engine=engine, max_attempts=2)
     assert isinstance(outcome.error, OutputValidationError) and outcome.error.attempts == 2
     # With independent enums (big tables) decoding allows the pair; code flags it instead.
     monkeypatch.setattr("structkit.tasks.financials.MAX_CELL_ALTERNATIVES", 10)
@@ -263,7 +265,7 @@ def test_the_model_cannot_set_code_filled_fields():
     forged = {**item("total_assets", "Total assets", "FY2024", "2,000"), "grounded": True}
     engine = FakeEngine(lambda request: answer([forged]))
     with pytest.raises(OutputValidationError):
-        run_task(FINANCIALS, [record], engine=engine, max_attempts=1)[0].unwrap()
+        run_task(FINANCIALS_MAPPING, [record], engine=engine, max_attempts=1)[0].unwrap()
 
 
 # --------------------------------------------------------------------------- deterministic pass
@@ -456,10 +458,12 @@ def test_conflicting_mappings_are_flagged():
 def test_prompt_fences_the_table_and_names_every_metric():
     record = apple(BALANCE)
     engine = FakeEngine(lambda request: "")
-    (message,) = FINANCIALS.prompt(render(record, format=FINANCIALS.format), profile=engine.profile)
+    (message,) = FINANCIALS_MAPPING.prompt(
+        render(record, format=FINANCIALS_MAPPING.format), profile=engine.profile
+    )
     content = message["content"]
     assert "Total shareholders' equity,62146,50672" in content
     assert "scale: millions" in content
     for metric in METRICS:
         assert metric in content
-    assert FINANCIALS.format == "csv"
+    assert FINANCIALS_MAPPING.format == "csv"

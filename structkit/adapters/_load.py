@@ -20,12 +20,15 @@ from ._source import is_inline_text, read_source
 
 __all__ = ["KINDS", "is_inline_text", "load"]
 
-KINDS = ("json", "xml", "csv", "markdown", "dataframe", "text")
+KINDS = ("json", "xml", "xbrl", "csv", "markdown", "dataframe", "text")
 _SUFFIX_KIND = {
     ".json": "json",
     ".fhir": "json",
     ".xml": "xml",
     ".cda": "xml",
+    ".xhtml": "xbrl",
+    ".htm": "xbrl",
+    ".html": "xbrl",
     ".csv": "csv",
     ".tsv": "csv",
     ".md": "markdown",
@@ -70,6 +73,8 @@ def _guess(source: Any) -> str:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         suffix = path.suffix.lower()
+        if suffix == ".gz":  # filing.xml.gz, filing.htm.gz (XBRL reads gzip, bounded)
+            suffix = Path(path.stem).suffix.lower()
         if suffix in _SUFFIX_KIND:
             return _SUFFIX_KIND[suffix]
         if not path.is_file():
@@ -82,6 +87,21 @@ def _guess(source: Any) -> str:
             record_id=path.name,
         )
     raise RecordParseError(f"unsupported record type {type(source).__name__}")
+
+
+def _is_xbrl(source: Any) -> bool:
+    """An XML source whose first bytes show an XBRL instance or inline XBRL document."""
+    from ._xbrl import looks_like_xbrl
+
+    if isinstance(source, bytes):
+        return looks_like_xbrl(source[:65536])
+    if isinstance(source, str) and is_inline_text(source):
+        return looks_like_xbrl(source[:8192].encode("utf-8", "ignore"))
+    try:
+        with Path(source).open("rb") as handle:
+            return looks_like_xbrl(handle.read(65536))
+    except (OSError, TypeError, ValueError):
+        return False  # the XML adapter reports the problem
 
 
 def load(
@@ -103,6 +123,12 @@ def load(
     chosen = kind or _guess(source)
     if chosen == "json":
         return parse_json(source, record_id=record_id, **options)
+    if chosen == "xml" and _is_xbrl(source):
+        chosen = "xbrl"
+    if chosen == "xbrl":
+        from ._xbrl import parse_xbrl
+
+        return parse_xbrl(source, record_id=record_id, **options)
     if chosen == "xml":
         from ._xml import parse_xml
 

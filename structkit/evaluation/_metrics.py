@@ -277,8 +277,14 @@ def score_financials(
     outcomes: Sequence[Outcome[Any]], golds: Sequence[Mapping[str, Any]]
 ) -> dict[str, float | None]:
     """Gold (metric, period) values extracted exactly, line-item P/R/F1, statement kind,
-    identity-break detection (any identity/subtotal flag), and the share of grounded items."""
-    hits = total = statement_ok = break_ok = items = grounded = 0
+    identity-break detection (any identity/subtotal flag), and the share of grounded items.
+
+    Line-item precision judges the items whose (metric, period) the gold has (gold lists the key
+    metrics; an item for another metric cannot be judged). ``wrong_grounded`` counts grounded
+    items with a gold (metric, period) and a different amount: wrong numbers presented as sourced.
+    ``model_questions`` is the mean number of questions asked per statement (question mode)."""
+    hits = total = statement_ok = break_ok = items = grounded = wrong_grounded = 0
+    asked = 0
     scores: list[Score] = []
     for value, gold in zip(_values(outcomes), golds, strict=True):
         wanted = {
@@ -294,13 +300,19 @@ def score_financials(
             for period, amount in by_period.items():
                 hits += _same_amount(value.value_of(metric, period), float(amount))
         found: set[tuple[str, str]] = set()
-        correct = 0
+        correct = judged = 0
         for item in value.line_items:
             key = (item.metric, normalize(item.period))
-            if item.grounded and key in wanted and _same_amount(item.amount, wanted[key]):
+            if key not in wanted:
+                continue
+            judged += 1
+            if item.grounded and _same_amount(item.amount, wanted[key]):
                 correct += 1
                 found.add(key)
-        scores.append(Score(len(value.line_items), len(wanted), correct, len(found)))
+            elif item.grounded:
+                wrong_grounded += 1
+        scores.append(Score(judged, len(wanted), correct, len(found)))
+        asked += getattr(value, "model_questions", 0)
         items += len(value.line_items)
         grounded += sum(i.grounded for i in value.line_items)
         statement_ok += value.statement == gold.get("statement")
@@ -312,6 +324,8 @@ def score_financials(
         "statement_acc": rate(statement_ok, len(golds)),
         "break_acc": rate(break_ok, len(golds)),
         "grounded": rate(grounded, items),
+        "wrong_grounded": float(wrong_grounded),
+        "model_questions": rate(asked, len(golds)),
     }
 
 

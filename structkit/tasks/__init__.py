@@ -22,8 +22,8 @@ register_task(
     FINANCIALS,
     command=TaskCommand(
         "financials",
-        "line items, ratios and identity checks for a statement",
-        "financial statement: CSV or Markdown table file",
+        "line items, ratios, cash flow and identity checks for a statement",
+        "financial statement: CSV or Markdown table, XBRL instance (.xml) or inline XBRL (.htm)",
     ),
 )
 register_task(

@@ -24,7 +24,9 @@ __all__ = [
     "FlagKind",
     "Growth",
     "LineItem",
+    "MappedBy",
     "Metric",
+    "PeriodCashFlow",
     "PeriodRatios",
 ]
 
@@ -49,6 +51,19 @@ Metric = Literal[
     "total_liabilities_and_equity",
     "operating_cash_flow",
     "capital_expenditures",
+    "total_non_current_assets",
+    "total_non_current_liabilities",
+    "shares_basic",
+    "shares_diluted",
+    "investing_cash_flow",
+    "financing_cash_flow",
+    "depreciation_amortization",
+    "dividends_paid",
+    "share_repurchases",
+    "fx_effect_on_cash",
+    "net_change_in_cash",
+    "noncontrolling_interest",
+    "temporary_equity",
 ]
 METRICS: tuple[str, ...] = get_args(Metric)
 
@@ -56,10 +71,14 @@ MAX_LABEL_CHARS = 160
 MAX_PERIOD_CHARS = 80
 MAX_VALUE_CHARS = 40
 MAX_LINE_ITEMS = 48  # a combined 3-period statement; small models fill lists to the cap
+#: Items code places (every tagged fact of an XBRL filing is one) are not decoded: a higher cap.
+MAX_PLACED_ITEMS = 5000
 MAX_NARRATIVE_CHARS = 400
 
 
 # --------------------------------------------------------------------------- models
+
+MappedBy = Literal["xbrl", "lexicon", "model"]
 
 
 class LineItem(BaseModel):
@@ -86,6 +105,8 @@ class LineItem(BaseModel):
     """Title of the table the cell is in (records combining several statements)."""
     amount: SkipJsonSchema[float | None] = None
     """The cell's number in the table's units (see ``Financials.scale``)."""
+    mapped_by: SkipJsonSchema[MappedBy] = "model"
+    """Who placed the row: ``xbrl`` (the fact's concept), ``lexicon`` (its label) or ``model``."""
 
 
 class PeriodRatios(BaseModel):
@@ -104,6 +125,18 @@ class PeriodRatios(BaseModel):
     """Net income / total assets (same period, end-of-period assets)."""
     return_on_equity: float | None = None
     """Net income / shareholders' equity (same period)."""
+
+
+class PeriodCashFlow(BaseModel):
+    """Cash-flow measures of one period, computed in code from grounded amounts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period: str
+    free_cash_flow: float | None = None
+    """Operating cash flow minus capital expenditures (capex counted as a payment)."""
+    cash_conversion: float | None = None
+    """Operating cash flow / net income; ``None`` when net income is missing or zero."""
 
 
 class Growth(BaseModel):
@@ -153,7 +186,7 @@ class Financials(BaseModel):
         "income_statement", "balance_sheet", "cash_flow_statement", "combined", "other"
     ] = Field(description="Which statement the table is.")
     line_items: list[LineItem] = Field(
-        max_length=MAX_LINE_ITEMS,
+        max_length=MAX_PLACED_ITEMS,
         description="One item per canonical metric and period found in the table.",
     )
     narrative: Annotated[str, StringConstraints(max_length=MAX_NARRATIVE_CHARS)] = Field(
@@ -168,6 +201,11 @@ class Financials(BaseModel):
     ratios: SkipJsonSchema[list[PeriodRatios]] = Field(default_factory=list)
     growth: SkipJsonSchema[list[Growth]] = Field(default_factory=list)
     flags: SkipJsonSchema[list[Flag]] = Field(default_factory=list)
+    cash_flow: SkipJsonSchema[list[PeriodCashFlow]] = Field(default_factory=list)
+    model_questions: SkipJsonSchema[int] = 0
+    """Questions sent to the model for this statement; 0 means the model was not called."""
+    unmapped_rows: SkipJsonSchema[list[str]] = Field(default_factory=list)
+    """Labels of the rows with numbers that no metric was given to."""
 
     def value_of(self, metric: str, period: str) -> float | None:
         """The grounded amount of ``metric`` in ``period`` (first grounded item), else None."""

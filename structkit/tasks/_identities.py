@@ -50,6 +50,8 @@ _Term = tuple[int, str]
 class _Identity:
     total: str
     terms: tuple[_Term, ...]
+    optional: tuple[_Term, ...] = ()
+    """Terms added when the statement has them (the FX effect on cash)."""
 
     @property
     def name(self) -> str:
@@ -59,10 +61,20 @@ class _Identity:
         return f"{self.total} = {rhs}"
 
 
+_BETWEEN: tuple[_Term, ...] = ((1, "noncontrolling_interest"), (1, "temporary_equity"))
+
 IDENTITIES: tuple[_Identity, ...] = (
-    _Identity("total_assets", ((1, "total_liabilities"), (1, "shareholders_equity"))),
+    # Noncontrolling interests and temporary (mezzanine) equity sit between liabilities and
+    # the parent's equity on statements that have them.
     _Identity(
-        "total_liabilities_and_equity", ((1, "total_liabilities"), (1, "shareholders_equity"))
+        "total_assets",
+        ((1, "total_liabilities"), (1, "shareholders_equity")),
+        optional=_BETWEEN,
+    ),
+    _Identity(
+        "total_liabilities_and_equity",
+        ((1, "total_liabilities"), (1, "shareholders_equity")),
+        optional=_BETWEEN,
     ),
     _Identity("total_assets", ((1, "total_liabilities_and_equity"),)),
     _Identity("total_assets", ((1, "total_current_assets"), (1, "total_non_current_assets"))),
@@ -72,6 +84,11 @@ IDENTITIES: tuple[_Identity, ...] = (
     ),
     _Identity("gross_profit", ((1, "revenue"), (-1, "cost_of_revenue"))),
     _Identity("operating_income", ((1, "gross_profit"), (-1, "operating_expenses"))),
+    _Identity(
+        "net_change_in_cash",
+        ((1, "operating_cash_flow"), (1, "investing_cash_flow"), (1, "financing_cash_flow")),
+        optional=((1, "fx_effect_on_cash"),),
+    ),
 )
 
 
@@ -89,13 +106,18 @@ def _check_identities(
             needed = [identity.total, *(t for _, t in identity.terms)]
             if any((m, period) not in values for m in needed):
                 continue
+            terms = identity.terms + tuple(
+                (sign, t) for sign, t in identity.optional if (t, period) in values
+            )
+            needed += [t for _, t in terms[len(identity.terms) :]]
             actual = values[(identity.total, period)].value
             # An expense may be printed positive (and subtracted) or negative (and added).
-            as_printed = sum(
-                (sign * values[(t, period)].value for sign, t in identity.terms), Decimal(0)
-            )
-            all_added = sum((values[(t, period)].value for _, t in identity.terms), Decimal(0))
-            if _within(actual, as_printed) or _within(actual, all_added):
+            as_printed = sum((sign * values[(t, period)].value for sign, t in terms), Decimal(0))
+            all_added = sum((values[(t, period)].value for _, t in terms), Decimal(0))
+            # IFRS prints the net change before the FX effect, US GAAP after it; a total equity
+            # row may already include the noncontrolling interests: each reading holds.
+            core = sum((sign * values[(t, period)].value for sign, t in identity.terms), Decimal(0))
+            if any(_within(actual, total) for total in (as_printed, all_added, core)):
                 continue
             flags.append(
                 Flag(
@@ -205,7 +227,13 @@ _BLOCK_STOPS = {
     *TABLE_LABELS["operating_income"],
     *TABLE_LABELS["net_income"],
 }
-_NOT_MONEY = re.compile(r"\bshares?\b|\bper share\b|\bpercent\b|%")
+# Share counts and ratios inside a block; "Common stock, $0.001 par value; ... shares
+# authorized; ... issued and outstanding, respectively" is money, "Common stock, shares issued"
+# is a count.
+_NOT_MONEY = re.compile(
+    r"\bshares?(?: issued| outstanding| authorized| issued and outstanding)?$"
+    r"|\bper share\b|\bpercent\b|%"
+)
 
 
 def _table_values(table: _Table) -> tuple[Values, dict[str, _Row]]:

@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 
 from .._task import Task
 from ..adapters._record import Record, Section
+from ._analysis import NotAStatementError
 from ._financial_models import (
     MAX_LABEL_CHARS,
     MAX_LINE_ITEMS,
@@ -51,6 +52,7 @@ from ._financial_models import (
     Growth,
     LineItem,
     Metric,
+    PeriodCashFlow,
     PeriodRatios,
 )
 from ._identities import (
@@ -61,6 +63,7 @@ from ._identities import (
     _table_values,
     check_table,
 )
+from ._questions import assemble_financials, financial_questions
 from ._statement import (
     SCALE_FACTORS,
     _Cell,
@@ -75,6 +78,7 @@ from ._statement import (
 
 __all__ = [
     "FINANCIALS",
+    "FINANCIALS_MAPPING",
     "MAX_CELL_ALTERNATIVES",
     "METRICS",
     "Financials",
@@ -82,6 +86,8 @@ __all__ = [
     "Growth",
     "LineItem",
     "Metric",
+    "NotAStatementError",
+    "PeriodCashFlow",
     "PeriodRatios",
     "check_table",
     "combine_statements",
@@ -421,9 +427,9 @@ def combine_statements(*records: Record, record_id: str | None = None) -> Record
     )
 
 
-FINANCIALS: Task[Financials] = Task(
-    name="financials",
-    template="financials.jinja",
+FINANCIALS_MAPPING: Task[Financials] = Task(
+    name="financials-mapping",
+    template="financials_map.jinja",
     output_model=Financials,
     format="csv",
     # One item per metric and period: the right answer for Apple's 3-year income statement is
@@ -432,4 +438,15 @@ FINANCIALS: Task[Financials] = Task(
     grounded_schema=grounded_financials_schema,
     postprocess=verify_financials,
 )
-"""Financial statement analysis: map line items (model), verify and compute (code)."""
+"""The earlier design, kept for comparison: the model maps every row (one big answer)."""
+
+FINANCIALS: Task[Financials] = Task(
+    name="financials",
+    template="financials.jinja",
+    output_model=Financials,
+    modes=("model", "baseline"),
+    questions=financial_questions,
+    assemble=assemble_financials,
+)
+"""Financial statement analysis: code places rows by XBRL concept and label lexicon, the model
+is asked only which row an open key metric is (``baseline`` mode: never); code computes the rest."""
