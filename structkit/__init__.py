@@ -44,7 +44,7 @@ from ._errors import (
 from ._prepare import prepare_default_model
 from ._profiles import DEFAULT_MODEL, ModelProfile, profile_for, register_profile
 from ._runner import Outcome
-from ._task import Task, get_task, register_task, task_names
+from ._task import Answers, Question, QuestionContext, Task, get_task, register_task, task_names
 from ._tokens import token_counter
 from .engines import Completion, Engine, FakeEngine, GenerationRequest
 from .tasks.clauses import CLAUSES, Clause, ClauseExtraction
@@ -58,6 +58,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "DIAGNOSIS",
     "FINANCIALS",
+    "Answers",
     "BatchSummary",
     "Clause",
     "ClauseExtraction",
@@ -80,6 +81,8 @@ __all__ = [
     "OutputError",
     "OutputParseError",
     "OutputValidationError",
+    "Question",
+    "QuestionContext",
     "RecordParseError",
     "RecordTooLargeError",
     "RunOptions",

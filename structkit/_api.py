@@ -50,6 +50,8 @@ class RunOptions(TypedDict, total=False):
         temperature: sampling temperature; default from the model's profile.
         thinking_budget: reasoning models: tokens allowed before ``</think>`` is forced.
         seed: base seed, so runs are repeatable (default 0).
+        mode: for tasks with modes (``structkit.get_task(name).modes``), which one to run,
+            e.g. ``"baseline"`` (code only, no model); default: the task's first mode.
     """
 
     model: ModelArg
@@ -62,6 +64,7 @@ class RunOptions(TypedDict, total=False):
     temperature: float | None
     thinking_budget: int | None
     seed: int
+    mode: str | None
 
 
 def _engine(engine: Engine | None, model: ModelArg) -> Engine:

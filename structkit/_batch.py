@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from typing_extensions import Unpack
 
 from ._api import RunOptions, _engine
+from ._ask import CHAT_MARKUP_TOKENS
 from ._errors import (
     ConfigurationError,
     EngineRequestError,
@@ -44,7 +45,8 @@ from ._errors import (
 )
 from ._profiles import DEFAULT_MODEL, profile_for
 from ._progress import Progress, count_lines
-from ._runner import _CHAT_MARKUP_TOKENS, run_task
+from ._runner import run_task
+from ._sampling import answer_budget
 from ._task import Task, get_task
 from .adapters._json import iter_jsonl
 from .adapters._load import _is_dataframe, load
@@ -392,8 +394,8 @@ def _prepare_dry_run(job: _Job, count_tokens: Callable[[str], int] | None) -> No
     job.dry_template = counter(job.task.prompt("", profile=profile)[0]["content"])
     if count_tokens is None:  # a custom counter (e.g. characters) cannot check a token budget
         task, max_tokens = job.task, job.settings.get("max_tokens")
-        answer = max_tokens or (task.max_tokens or profile.max_tokens) + profile.thinking_tokens
-        overhead = job.dry_template + _CHAT_MARKUP_TOKENS
+        answer = answer_budget(profile, requested=max_tokens, task_budget=task.max_tokens)
+        overhead = job.dry_template + CHAT_MARKUP_TOKENS
         job.dry_budget = profile.max_model_len - answer - overhead
 
 

@@ -8,68 +8,26 @@ x506 over 10 retries doing that).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from ._errors import EngineRequestError, InputError, OutputError, StructkitError
+from ._ask import CHAT_MARKUP_TOKENS, run_questions
+from ._errors import ConfigurationError, EngineRequestError, InputError, OutputError
+from ._outcome import Outcome, default_record_id
+from ._sampling import answer_budget, attempt_temperature, request_seed
 from ._task import Task
 from ._validate import validate_answer
 from ._vote import vote
-from .adapters._load import is_inline_text, load
-from .adapters._record import Record
+from .adapters._load import load
 from .adapters._render import fit_to_budget
 from .engines._base import Engine, GenerationRequest, Message
 
 __all__ = ["Outcome", "run_task"]
 
 M = TypeVar("M", bound=BaseModel)
-
-#: Resampling at temperature 0 would redraw the same answer; retries use at least this.
-_MIN_RETRY_TEMPERATURE = 0.3
-#: Tokens kept free for the chat template's own markup around the user turn.
-_CHAT_MARKUP_TOKENS = 64
-
-
-@dataclass
-class Outcome(Generic[M]):
-    """The result for one record: a validated ``value`` or a typed ``error``, never both."""
-
-    record_id: str
-    value: M | None = None
-    error: StructkitError | None = None
-    attempts: int = 0
-    reasoning: str | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    parts: int = 1
-    samples: int = 0
-    """Valid samples the answer was voted from (1 without self-consistency)."""
-    agreement: dict[str, float] = field(default_factory=dict)
-    """Per top-level field, the share of valid samples that agree with the answer."""
-    record: Record | None = field(default=None, repr=False)
-    """The parsed input, for provenance and grounding checks."""
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def unwrap(self) -> M:
-        """The validated value, or raise the error."""
-        if self.error is not None:
-            raise self.error
-        assert self.value is not None
-        return self.value
-
-
-def _default_id(source: Any, index: int) -> str:
-    if isinstance(source, os.PathLike) or (isinstance(source, str) and not is_inline_text(source)):
-        return Path(source).name  # a file: its name (inline text never becomes an id: PHI)
-    return f"#{index}"
 
 
 @dataclass
@@ -86,7 +44,7 @@ class _Part:
 
 def _record_budget(task: Task[Any], engine: Engine, answer_budget: int) -> int:
     empty = task.prompt("", profile=engine.profile)[0]["content"]
-    overhead = engine.count_tokens(empty) + _CHAT_MARKUP_TOKENS
+    overhead = engine.count_tokens(empty) + CHAT_MARKUP_TOKENS
     return engine.profile.max_model_len - answer_budget - overhead
 
 
@@ -104,6 +62,7 @@ def run_task(
     temperature: float | None = None,
     thinking_budget: int | None = None,
     seed: int = 0,
+    mode: str | None = None,
 ) -> list[Outcome[M]]:
     """Run ``task`` over ``records``; one :class:`Outcome` per record, in order.
 
@@ -112,21 +71,35 @@ def run_task(
     is resampled up to ``max_attempts`` times.
     """
     if max_attempts < 1 or samples < 1:
-        raise ValueError("max_attempts and samples must be at least 1")
+        raise ConfigurationError("max_attempts and samples must be at least 1")
+    chosen_mode = task.resolve_mode(mode)
     profile = engine.profile
-    fmt = format or task.format
-    # Answer budget from the task (long extractions) or the model; reasoning models get their
-    # thinking reserve on top, so a task's answer budget never eats the thinking budget.
-    budget = max_tokens or (task.max_tokens or profile.max_tokens) + profile.thinking_tokens
     base_temperature = next(
         t for t in (temperature, task.temperature, profile.temperature) if t is not None
     )
+    if task.questions is not None:
+        return run_questions(
+            task,
+            records,
+            engine=engine,
+            record_ids=record_ids,
+            mode=chosen_mode,
+            grounding=grounding,
+            samples=samples,
+            max_attempts=max_attempts,
+            max_tokens=max_tokens,
+            temperature=base_temperature,
+            thinking_budget=thinking_budget,
+            seed=seed,
+        )
+    fmt = format or task.format
+    budget = answer_budget(profile, requested=max_tokens, task_budget=task.max_tokens)
     record_budget = _record_budget(task, engine, budget)
 
     outcomes: list[Outcome[M]] = []
     parts: list[_Part] = []
     for index, source in enumerate(records):
-        rid = record_ids[index] if record_ids is not None else _default_id(source, index)
+        rid = record_ids[index] if record_ids is not None else default_record_id(source, index)
         outcome: Outcome[M] = Outcome(record_id=rid)
         outcomes.append(outcome)
         try:
@@ -155,9 +128,7 @@ def run_task(
     for attempt in range(1, max_attempts + 1):
         if not pending:
             break
-        temp = base_temperature if attempt == 1 else max(base_temperature, _MIN_RETRY_TEMPERATURE)
-        if samples > 1 and attempt == 1 and temp == 0.0:
-            temp = _MIN_RETRY_TEMPERATURE  # identical greedy samples would make voting moot
+        temp = attempt_temperature(base_temperature, attempt=attempt, samples=samples)
         slots = [(p, k) for p in pending for k in range(samples)]
         requests = [
             GenerationRequest(
@@ -166,7 +137,7 @@ def run_task(
                 max_tokens=budget,
                 temperature=temp,
                 top_p=profile.top_p,
-                seed=seed + 7919 * p + 104729 * (attempt - 1) + 15485863 * k,
+                seed=request_seed(seed, index=p, attempt=attempt, sample=k),
                 thinking_budget=thinking_budget,
             )
             for p, k in slots

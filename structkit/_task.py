@@ -1,5 +1,15 @@
 """A Task is a template + a way to render records + a Pydantic output model + decoding settings.
 
+A task runs in one of two ways:
+
+- **classic**: the whole (rendered) record goes into one prompt and the model writes the whole
+  answer, constrained to the output model's schema (users' own tasks, strong models);
+- **question mode** (``questions`` + ``assemble``): code does what it can exactly and splits what
+  is left into small questions with few constrained options (pick one of these candidates, or
+  "none"); the runner sends every question of every record in one batched call and code
+  assembles the validated answers into the output model. A record with no questions left never
+  reaches the model.
+
 Tasks are registered by name so the CLI and batch jobs can find them; users define their own
 with a template file and a model, without touching structkit::
 
@@ -16,7 +26,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, OutputError
 from ._profiles import ModelProfile
 from ._prompt import fence, render_template
 from ._schema import output_schema
@@ -24,9 +34,56 @@ from .adapters._record import Record
 from .adapters._render import FORMATS
 from .engines._base import Message
 
-__all__ = ["Task", "get_task", "register_task", "task_names"]
+__all__ = [
+    "Answers",
+    "Question",
+    "QuestionContext",
+    "Task",
+    "get_task",
+    "register_task",
+    "task_names",
+]
 
 M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One small question about a record, with a constrained answer."""
+
+    key: str
+    """Unique within one record (e.g. ``"cat:Governing Law"``); answers are returned by key."""
+    messages: list[Message]
+    """The conversation; usually one user turn built with ``render_template`` and ``fence``."""
+    json_schema: dict[str, Any]
+    """The answer's JSON Schema: decoding is constrained to it and the answer validated with it."""
+    max_tokens: int = 64
+    """Answer budget (reasoning models get the profile's thinking reserve on top)."""
+
+
+@dataclass(frozen=True)
+class QuestionContext:
+    """What a task needs to know about the run when it builds its questions."""
+
+    mode: str
+    grounding: bool
+    count_tokens: Callable[[str], int]
+    profile: ModelProfile
+    max_prompt_tokens: int
+    """Context length minus the answer budget: each question's prompt must stay under it."""
+
+
+@dataclass(frozen=True)
+class Answers:
+    """The validated answers to one record's questions, for ``Task.assemble``."""
+
+    values: dict[str, Any]
+    """Question key -> parsed JSON answer (per-key majority when several samples were drawn)."""
+    failures: dict[str, OutputError]
+    """Question key -> typed failure after all attempts (a key is in ``values`` or here)."""
+    asked: int
+    """Questions sent to the engine; 0 means the model was not called for this record."""
+    mode: str
 
 
 @dataclass(frozen=True)
@@ -57,12 +114,32 @@ class Task(Generic[M]):
     postprocess: Callable[[M, Record], M] | None = None
     """Runs after validation (and merging) with the whole record: verify grounding, compute
     derived values in code, attach provenance."""
+    modes: tuple[str, ...] = ()
+    """Named ways to run the task (e.g. ``("model", "baseline")``); the first is the default,
+    ``RunOptions["mode"]`` chooses. Passed to ``questions`` in :class:`QuestionContext`."""
+    questions: Callable[[Record, QuestionContext], list[Question]] | None = None
+    """Question mode: code's exact work done, the small questions left for the model (maybe
+    none). The template/format/merge fields are then unused."""
+    assemble: Callable[[Record, Answers], M | dict[str, Any]] | None = None
+    """Question mode: builds the answer from the record and the validated answers; the result
+    is validated against ``output_model``."""
 
     def __post_init__(self) -> None:
+        if (self.questions is None) != (self.assemble is None):
+            raise ConfigurationError(f"task {self.name!r}: questions and assemble go together")
         if self.format not in FORMATS:
             raise ConfigurationError(f"task {self.name!r}: unknown format {self.format!r}")
         if self.overflow == "split" and self.merge is None:
             raise ConfigurationError(f"task {self.name!r}: overflow='split' needs a merge function")
+
+    def resolve_mode(self, mode: str | None) -> str:
+        """The mode to run in: ``mode`` if this task has it, else the default (first) one."""
+        if mode is None:
+            return self.modes[0] if self.modes else ""
+        if mode not in self.modes:
+            known = ", ".join(self.modes) or "none"
+            raise ConfigurationError(f"task {self.name!r} has no mode {mode!r}; modes: {known}")
+        return mode
 
     @property
     def schema(self) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from ._errors import (
 )
 from ._strictjson import no_duplicate_keys, reject_constant
 
-__all__ = ["split_reasoning", "validate_answer"]
+__all__ = ["split_reasoning", "validate_answer", "validate_json"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -80,6 +80,39 @@ def validate_answer(
     record_id: str | None = None,
 ) -> tuple[M, str | None]:
     """Validate one completion; return (instance, reasoning) or raise an ``OutputError``."""
+    value, reasoning = validate_json(
+        text,
+        schema=schema,
+        finish_reason=finish_reason,
+        reasoning_model=reasoning_model,
+        attempts=attempts,
+        record_id=record_id,
+    )
+    try:
+        instance = output_model.model_validate(value)
+    except ValidationError as exc:
+        raise OutputValidationError(
+            f"the answer breaks {output_model.__name__}",
+            raw=split_reasoning(text)[1] if reasoning_model else text,
+            problems=_pydantic_problems(exc),
+            reasoning=reasoning,
+            finish_reason=finish_reason,
+            attempts=attempts,
+            record_id=record_id,
+        ) from None
+    return instance, reasoning
+
+
+def validate_json(
+    text: str,
+    *,
+    schema: dict[str, Any],
+    finish_reason: str | None,
+    reasoning_model: bool = False,
+    attempts: int = 1,
+    record_id: str | None = None,
+) -> tuple[Any, str | None]:
+    """Validate one completion against a JSON Schema only; return (parsed JSON, reasoning)."""
     reasoning: str | None = None
     answer = text
     common: dict[str, Any] = {
@@ -125,14 +158,4 @@ def validate_answer(
             reasoning=reasoning,
             **common,
         )
-    try:
-        instance = output_model.model_validate(value)
-    except ValidationError as exc:
-        raise OutputValidationError(
-            f"the answer breaks {output_model.__name__}",
-            raw=answer,
-            problems=_pydantic_problems(exc),
-            reasoning=reasoning,
-            **common,
-        ) from None
-    return instance, reasoning
+    return value, reasoning

@@ -91,6 +91,12 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="reasoning models: thinking tokens before </think> is forced",
     )
+    parser.add_argument(
+        "--mode",
+        default=None,
+        help="how the task runs, e.g. 'baseline' for code only without the model "
+        "(see `structkit tasks`; default: the task's first mode)",
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -264,6 +270,7 @@ def _task_options(args: argparse.Namespace) -> RunOptions:
         samples=args.samples,
         grounding=args.grounding,
         thinking_budget=args.thinking_budget,
+        mode=args.mode,
     )
 
 
@@ -293,9 +300,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(getattr(args, "verbose", False))
     try:
         if args.command == "tasks":
-            from ._task import task_names
+            from ._task import get_task, task_names
 
-            print("\n".join(task_names()))
+            for name in task_names():
+                modes = get_task(name).modes
+                print(f"{name}  (modes: {', '.join(modes)})" if modes else name)
             return EXIT_OK
         if args.command == "prepare-model":
             from ._prepare import prepare_default_model

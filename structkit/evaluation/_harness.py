@@ -78,6 +78,7 @@ SETTING_KEYS: dict[str, Callable[[str], Any]] = {
     "temperature": _optional(float),
     "thinking_budget": _optional(int),
     "seed": int,
+    "mode": _optional(str),
 }
 #: Generic metrics, in report order (task metrics follow).
 GENERIC_METRICS = (
@@ -93,6 +94,7 @@ GENERIC_METRICS = (
     "prompt_tokens",
     "completion_tokens",
     "attempts",
+    "questions",
 )
 
 
@@ -318,9 +320,10 @@ class _Recorder:
 
 
 def _default_engine(model: str | None) -> Engine:
-    from ..engines._vllm import VLLMEngine  # heavy: only when a real model is evaluated
+    # The same choice as every other command (STRUCTKIT_SERVER_URL, the default engine).
+    from .._api import _engine
 
-    return VLLMEngine(model)
+    return _engine(None, model)
 
 
 def _batches(items: Sequence[DatasetItem], size: int | None) -> Iterator[Sequence[DatasetItem]]:
@@ -371,6 +374,7 @@ def _one_run(
         "prompt_tokens": rate(sum(o.prompt_tokens for o in outcomes), n),
         "completion_tokens": rate(sum(o.completion_tokens for o in outcomes), n),
         "attempts": rate(sum(o.attempts for o in outcomes), n),
+        "questions": rate(sum(o.questions for o in outcomes), n),
     }
     scorer = SCORERS.get(task.name)
     if scorer is not None:
@@ -420,7 +424,10 @@ def evaluate(
         items, label = load_dataset(dataset), Path(dataset).name
     else:
         items, label = list(dataset), "dataset"
-    overrides = [dict(s) for s in (settings or [{}])]
+    # A task with modes (e.g. the model pipeline and its no-model baseline) is compared across
+    # all of them by default, so a quality figure never stands without its baseline.
+    default = [{"mode": m} for m in chosen.modes] if chosen.modes else [{}]
+    overrides = [dict(s) for s in (settings or default)]
     for setting in overrides:
         bad = set(setting) - set(SETTING_KEYS)
         if bad:

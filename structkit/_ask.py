@@ -1,0 +1,219 @@
+"""Question mode: run a task whose code has done the exact work and left small questions.
+
+For each record the task builds its questions (maybe none); every question of every record goes
+to the engine in one batched call per attempt, so the engine sees the whole batch (and reuses
+shared prompt prefixes). Each answer is validated against its own small schema; failed questions
+are resampled; then the task assembles the record's answer from the validated answers and the
+result is validated against the task's output model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ._errors import (
+    ConfigurationError,
+    EngineRequestError,
+    InputError,
+    OutputError,
+    OutputValidationError,
+    RecordTooLargeError,
+    StructkitError,
+)
+from ._outcome import Outcome, default_record_id
+from ._sampling import attempt_temperature, request_seed
+from ._task import Answers, Question, QuestionContext, Task
+from ._validate import validate_json
+from .adapters._load import load
+from .engines._base import Engine, GenerationRequest
+
+__all__ = ["CHAT_MARKUP_TOKENS", "run_questions"]
+
+M = TypeVar("M", bound=BaseModel)
+
+#: Tokens kept free for the chat template's own markup around the user turn.
+CHAT_MARKUP_TOKENS = 64
+
+
+@dataclass
+class _Asked:
+    """One question of one record, and the valid answers drawn for it so far."""
+
+    record_index: int
+    question: Question
+    budget: int
+    values: list[Any] = field(default_factory=list)
+    error: OutputError | None = None
+    reasoning: str | None = None
+
+
+def _majority(values: list[Any]) -> tuple[Any, float]:
+    """The most common answer (by canonical JSON; ties: the earliest) and its share."""
+    canon = [json.dumps(v, sort_keys=True, ensure_ascii=False) for v in values]
+    best, count = Counter(canon).most_common(1)[0]
+    return values[canon.index(best)], count / len(values)
+
+
+def run_questions(
+    task: Task[M],
+    records: Sequence[Any],
+    *,
+    engine: Engine,
+    record_ids: Sequence[str] | None,
+    mode: str,
+    grounding: bool,
+    samples: int,
+    max_attempts: int,
+    max_tokens: int | None,
+    temperature: float,
+    thinking_budget: int | None,
+    seed: int,
+) -> list[Outcome[M]]:
+    """Run a question-mode task over ``records``; one :class:`Outcome` per record, in order."""
+    assert task.questions is not None and task.assemble is not None
+    profile = engine.profile
+    outcomes: list[Outcome[M]] = []
+    asked: list[_Asked] = []
+    for index, source in enumerate(records):
+        rid = record_ids[index] if record_ids is not None else default_record_id(source, index)
+        outcome: Outcome[M] = Outcome(record_id=rid)
+        outcomes.append(outcome)
+        try:
+            outcome.record = load(source, record_id=rid)
+            context = QuestionContext(
+                mode=mode,
+                grounding=grounding,
+                count_tokens=engine.count_tokens,
+                profile=profile,
+                max_prompt_tokens=profile.max_model_len - profile.max_tokens - CHAT_MARKUP_TOKENS,
+            )
+            questions = task.questions(outcome.record, context)
+            mine = [_plan(q, index, rid, engine, max_tokens) for q in questions]
+        except InputError as exc:
+            outcome.error = exc
+            continue
+        if len({q.key for q in questions}) != len(questions):
+            raise ConfigurationError(f"task {task.name!r} asked two questions with one key")
+        asked.extend(mine)
+        outcome.questions = len(mine)
+
+    pending = list(range(len(asked)))
+    for attempt in range(1, max_attempts + 1):
+        if not pending:
+            break
+        temp = attempt_temperature(temperature, attempt=attempt, samples=samples)
+        slots = [(i, k) for i in pending for k in range(samples)]
+        requests = [
+            GenerationRequest(
+                messages=asked[i].question.messages,
+                json_schema=asked[i].question.json_schema,
+                max_tokens=asked[i].budget,
+                temperature=temp,
+                top_p=profile.top_p,
+                seed=request_seed(seed, index=i, attempt=attempt, sample=k),
+                thinking_budget=thinking_budget,
+            )
+            for i, k in slots
+        ]
+        completions = engine.generate(requests)
+        for (i, _), completion in zip(slots, completions, strict=True):
+            item = asked[i]
+            outcome = outcomes[item.record_index]
+            outcome.attempts = max(outcome.attempts, attempt)
+            outcome.prompt_tokens += completion.prompt_tokens
+            outcome.completion_tokens += completion.completion_tokens
+            try:
+                if completion.error is not None:
+                    raise EngineRequestError(
+                        f"engine error: {completion.error}",
+                        attempts=attempt,
+                        record_id=outcome.record_id,
+                    )
+                value, reasoning = validate_json(
+                    completion.text,
+                    schema=item.question.json_schema,
+                    finish_reason=completion.finish_reason,
+                    reasoning_model=profile.reasoning,
+                    attempts=attempt,
+                    record_id=outcome.record_id,
+                )
+                item.values.append(value)
+                item.reasoning = item.reasoning or reasoning
+            except OutputError as exc:
+                item.error = exc
+        pending = [i for i in pending if not asked[i].values]
+
+    by_record: dict[int, list[_Asked]] = {}
+    for item in asked:
+        by_record.setdefault(item.record_index, []).append(item)
+    for index, outcome in enumerate(outcomes):
+        if outcome.error is not None or outcome.record is None:
+            continue
+        _assemble(task, outcome, by_record.get(index, []), mode)
+    return outcomes
+
+
+def _plan(
+    question: Question, index: int, record_id: str, engine: Engine, max_tokens: int | None
+) -> _Asked:
+    """Check that a question fits the context and give it its answer budget."""
+    profile = engine.profile
+    budget = max_tokens or question.max_tokens + profile.thinking_tokens
+    prompt = "\n".join(m["content"] for m in question.messages)
+    tokens = engine.count_tokens(prompt) + CHAT_MARKUP_TOKENS
+    room = profile.max_model_len - budget
+    if tokens > room:
+        raise RecordTooLargeError(
+            f"question {question.key!r} does not fit the context",
+            record_id=record_id,
+            tokens=tokens,
+            budget=room,
+        )
+    return _Asked(index, question, budget)
+
+
+def _assemble(task: Task[M], outcome: Outcome[M], items: list[_Asked], mode: str) -> None:
+    """Build, validate and post-process one record's answer from its questions' answers."""
+    assert task.assemble is not None and outcome.record is not None
+    values: dict[str, Any] = {}
+    failures: dict[str, OutputError] = {}
+    for item in items:
+        if item.values:
+            values[item.question.key], share = _majority(item.values)
+            outcome.agreement[item.question.key] = share
+            outcome.samples = max(outcome.samples, len(item.values))
+        elif item.error is not None:
+            failures[item.question.key] = item.error
+    thoughts = [item.reasoning for item in items if item.reasoning]
+    outcome.reasoning = "\n\n".join(thoughts) if thoughts else None
+    answers = Answers(values=values, failures=failures, asked=len(items), mode=mode)
+    try:
+        built = task.assemble(outcome.record, answers)
+        value = (
+            built
+            if isinstance(built, task.output_model)
+            else task.output_model.model_validate(built)
+        )
+        if task.postprocess is not None:
+            value = task.postprocess(value, outcome.record)
+    except ValidationError as exc:
+        outcome.error = OutputValidationError(
+            f"the assembled answer breaks {task.output_model.__name__}",
+            problems=[
+                f"{'/'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"
+                for e in exc.errors(include_input=False, include_url=False)
+            ],
+            attempts=outcome.attempts,
+            record_id=outcome.record_id,
+        )
+        return
+    except StructkitError as exc:
+        outcome.error = exc
+        return
+    outcome.value = value
