@@ -7,11 +7,15 @@ from pathlib import Path
 
 import pytest
 
+import structkit
+from structkit._errors import ConfigurationError
+from structkit._runner import run_task
 from structkit.adapters import load
+from structkit.engines._base import GenerationRequest
 from structkit.tasks import _clause_modes as modes
 from structkit.tasks import _clause_rank as rank
 from structkit.tasks import _clause_values as values
-from structkit.tasks.clauses import ClauseExtraction, postprocess
+from structkit.tasks.clauses import CLAUSES, ClauseExtraction, clauses_task, postprocess
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "datasets"
@@ -164,3 +168,87 @@ def test_dataset_has_enough_cuad_gold_per_category() -> None:
                 assert source[span["start"] : span["end"]] == span["text"]
     assert contracts >= 22
     assert min(counts.values()) >= 5, counts
+
+
+# --- the task's modes through the runner (FakeEngine) ----------------------------------------
+
+
+def _choice_engine(choice: str) -> structkit.FakeEngine:
+    def respond(request: GenerationRequest) -> str:
+        enum = request.json_schema["properties"]["choice"]["enum"]
+        return json.dumps({"choice": choice if choice in enum else "none"})
+
+    return structkit.FakeEngine(respond)
+
+
+def test_baseline_mode_never_calls_the_model() -> None:
+    engine = _choice_engine("1")
+    (outcome,) = run_task(CLAUSES, [CONTRACT], engine=engine, mode="baseline")
+    value = outcome.unwrap()
+    assert engine.calls == [] and outcome.questions == 0
+    assert value.clauses and all(c.verified for c in value.clauses)
+
+
+def test_question_mode_asks_every_record_in_one_engine_call() -> None:
+    engine = _choice_engine("1")
+    second = str(DATASETS / "clauses" / "cuad_netzee_maintenance_agreement.txt")
+    outcomes = run_task(CLAUSES, [CONTRACT, second], engine=engine, mode="questions")
+    assert len(engine.calls) == 1  # one generate call for all questions of both records
+    asked = sum(o.questions for o in outcomes)
+    assert asked == len(engine.calls[0]) > 0
+    for outcome in outcomes:
+        value = outcome.unwrap()
+        source = outcome.record.source_text if outcome.record else None
+        assert source is not None
+        for clause in value.clauses:
+            assert clause.verified and source[clause.start : clause.end] == clause.text
+    by_type = {c.clause_type: c for c in outcomes[0].unwrap().clauses}
+    assert by_type["Governing Law"].normalized == "New York"
+
+
+def test_question_mode_answering_none_keeps_only_what_code_found() -> None:
+    (outcome,) = run_task(CLAUSES, [CONTRACT], engine=_choice_engine("none"), mode="questions")
+    types = {c.clause_type for c in outcome.unwrap().clauses}
+    assert types <= {"Document Name", "Parties", "Agreement Date", "Effective Date"}
+
+
+def test_question_mode_is_the_default_and_unknown_modes_are_refused() -> None:
+    assert CLAUSES.modes[0] == "questions"
+    with pytest.raises(ConfigurationError):
+        run_task(CLAUSES, [CONTRACT], engine=_choice_engine("1"), mode="nonsense")
+    with pytest.raises(ConfigurationError):
+        clauses_task(k=0)
+
+
+def test_k_is_the_number_of_candidates_offered() -> None:
+    engine = _choice_engine("none")
+    run_task(clauses_task(k=1), [CONTRACT], engine=engine, mode="questions")
+    for request in engine.calls[0]:
+        assert request.json_schema["properties"]["choice"]["enum"] == ["1", "none"]
+
+
+def test_eval_compares_every_mode_and_tables_each_type(tmp_path: Path) -> None:
+    from structkit.evaluation import evaluate
+    from structkit.evaluation._report import to_markdown
+
+    def respond(request: GenerationRequest) -> str:
+        if "choice" in request.json_schema.get("properties", {}):
+            return json.dumps({"choice": "1"})
+        return json.dumps({"clauses": []})
+
+    lines = (DATASETS / "clauses.jsonl").read_text(encoding="utf-8").splitlines()
+    subset = tmp_path / "clauses.jsonl"
+    subset.write_text("\n".join([lines[0], lines[-1]]) + "\n", encoding="utf-8")
+    for line in (lines[0], lines[-1]):
+        name = json.loads(line)["input"]
+        (tmp_path / "clauses").mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes((DATASETS / name).read_bytes())
+    evaluation = evaluate(
+        "clauses", subset, engines=[structkit.FakeEngine(respond)], runs=1, warmup=False
+    )
+    assert [c.setting for c in evaluation.configs] == [{"mode": m} for m in CLAUSES.modes]
+    baseline = next(c for c in evaluation.configs if c.setting == {"mode": "baseline"})
+    stat = baseline.stat("clauses_f1")
+    assert stat is not None and stat.mean > 0  # code alone finds some expert spans
+    report = to_markdown(evaluation)
+    assert "### Per type" in report and "| Governing Law |" in report

@@ -76,7 +76,8 @@ def run_eval(
     from ._harness import load_dataset
 
     try:
-        settings = [parse_setting(s) for s in (args.settings or ["default"])]
+        # No --setting: None, so a task with modes is evaluated in every mode side by side.
+        settings = [parse_setting(s) for s in args.settings] if args.settings else None
         items = load_dataset(args.dataset, limit=args.limit)
     except (ValueError, OSError) as exc:
         print(f"structkit eval: {exc}", file=sys.stderr)
