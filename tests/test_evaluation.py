@@ -385,7 +385,8 @@ def test_shipped_datasets_are_consistent() -> None:
     for item in load_dataset(DATASETS / "clauses.jsonl"):
         text = item.input.read_text(encoding="utf-8-sig")
         for span in item.gold["spans"]:
-            assert text[span["start"] : span["end"]] == span["text"], item.id
+            if span["start"] >= 0:  # a few CUAD spans are not in the text: scored by text
+                assert text[span["start"] : span["end"]] == span["text"], item.id
     breaks = 0
     for item in load_dataset(DATASETS / "financials.jsonl"):
         flagged = bool(check_table(load(item.input)))
@@ -408,9 +409,11 @@ def test_gold_answers_score_perfectly_on_the_shipped_datasets(task: str) -> None
     items = load_dataset(DATASETS / f"{task}.jsonl")
     settings = None
     if task == "clauses":
-        # The one-shot mode answers in at most MAX_CLAUSES clauses: the items whose gold fits
-        # (the gold of the others is checked against the scorer directly, below).
-        items = [i for i in items if len(i.gold["spans"]) <= MAX_CLAUSES]
+        # The one-shot oracle (candidate spans holding the gold, at most MAX_CLAUSES, values
+        # of at most 120 characters) fits the synthetic items and the two CUAD samples; the 24
+        # added CUAD contracts have gold beyond it, checked against the scorer directly below.
+        samples = ("cuad_netzee_maintenance_agreement", "cuad_agape_supply_agreement")
+        items = [i for i in items if not i.id.startswith("cuad_") or i.id in samples]
         settings = [{"mode": "oneshot"}]
     engine = structkit.FakeEngine(ORACLES[task](items))  # type: ignore[operator]
     (config,) = evaluate(task, items, engines=[engine], settings=settings).configs

@@ -471,7 +471,8 @@ def clauses_task(
                 ClauseExtraction.model_validate(answers.values[key])
                 for key in sorted(answers.values, key=lambda key: int(key.split(":")[1]))
             ]
-            return merge_clauses(parts)
+            # As on the classic path: parts are merged; one answer is taken as it is.
+            return parts[0] if len(parts) == 1 else merge_clauses(parts)  # [] -> no clauses
         if answers.mode == "baseline":
             found = modes.baseline_clauses(record, threshold=threshold)
         else:
