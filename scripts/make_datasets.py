@@ -874,7 +874,7 @@ def cuad_gold(text_path: Path, csv_path: Path, key: str) -> dict[str, Any]:
 
 
 def clause_rows(out: Path) -> list[dict[str, Any]]:
-    """24 synthetic contracts and the two CUAD samples."""
+    """24 synthetic contracts, the two CUAD samples and the CUAD contracts of :func:`cuad_rows`."""
     rng = random.Random(20240603)
     folder = out / "clauses"
     folder.mkdir(parents=True, exist_ok=True)
@@ -894,6 +894,35 @@ def clause_rows(out: Path) -> list[dict[str, Any]]:
     ):
         shutil.copyfile(FIX / "contracts" / name, folder / name)
         gold = cuad_gold(folder / name, FIX / "contracts" / "cuad_clauses_for_samples.csv", key)
+        rows.append({"id": name.removesuffix(".txt"), "input": f"clauses/{name}", "gold": gold})
+    rows.extend(cuad_rows(out))
+    return rows
+
+
+#: More CUAD contracts (text as in CUAD_v1/full_contract_txt/, gold rows of master_clauses.csv),
+#: kept in datasets/clauses/ itself: ``cuad_<slug>.txt`` and ``cuad_master_clauses.csv``.
+CUAD_CSV = "cuad_master_clauses.csv"
+
+
+def _cuad_slug(filename: str) -> str:
+    stem = re.sub(r"\.pdf$", "", filename.strip(), flags=re.IGNORECASE)
+    slug = re.sub(r"[^a-z0-9]+", "_", stem.lower()).strip("_")
+    return "cuad_" + slug[:70].strip("_")
+
+
+def cuad_rows(out: Path) -> list[dict[str, Any]]:
+    """The CUAD contracts listed in ``cuad_master_clauses.csv`` (copied when building elsewhere)."""
+    from structkit.tasks import cuad
+
+    folder = out / "clauses"
+    if out.resolve() != OUT.resolve():
+        shutil.copyfile(OUT / "clauses" / CUAD_CSV, folder / CUAD_CSV)
+    rows: list[dict[str, Any]] = []
+    for row in cuad.read_master_clauses(folder / CUAD_CSV):
+        name = _cuad_slug(row["Filename"]) + ".txt"
+        if out.resolve() != OUT.resolve():
+            shutil.copyfile(OUT / "clauses" / name, folder / name)
+        gold = cuad_gold(folder / name, folder / CUAD_CSV, row["Filename"])
         rows.append({"id": name.removesuffix(".txt"), "input": f"clauses/{name}", "gold": gold})
     return rows
 

@@ -26,7 +26,8 @@ def contract_results(folder: Path, *, hostile: bool = True) -> Path:
             encoding="utf-8",
         )
     out = folder / "clauses.jsonl"
-    run_batch("clauses", source, out, engine=FakeEngine(respond), progress=False)
+    # One-shot mode: the whole answer is decoded, so every item is a model item to review.
+    run_batch("clauses", source, out, engine=FakeEngine(respond), progress=False, mode="oneshot")
     return out
 
 

@@ -61,7 +61,9 @@ def run_one(
     record: Any, respond: Any, *, grounding: bool = True, **engine_options: Any
 ) -> tuple[ClauseExtraction, structkit.FakeEngine]:
     engine = structkit.FakeEngine(respond, **engine_options)
-    (outcome,) = run_task(CLAUSES, [record], engine=engine, grounding=grounding, max_attempts=1)
+    (outcome,) = run_task(
+        CLAUSES, [record], engine=engine, grounding=grounding, max_attempts=1, mode="oneshot"
+    )
     return outcome.unwrap(), engine
 
 
@@ -166,7 +168,7 @@ def test_grounded_decoding_rejects_text_that_is_not_in_the_contract():
         return answer(("Governing Law", "This Agreement is governed by Texas law.", "Texas"))
 
     engine = structkit.FakeEngine(respond)
-    (outcome,) = run_task(CLAUSES, [str(NETZEE)], engine=engine, max_attempts=1)
+    (outcome,) = run_task(CLAUSES, [str(NETZEE)], engine=engine, max_attempts=1, mode="oneshot")
     assert isinstance(outcome.error, structkit.OutputValidationError)
 
 
@@ -360,15 +362,18 @@ def test_a_long_contract_is_split_into_parts_and_merged_without_duplicates(layou
         return answer(*clauses)
 
     engine = structkit.FakeEngine(respond, profile=profile)
-    (outcome,) = run_task(CLAUSES, [record], engine=engine, max_attempts=1, max_tokens=400)
+    (outcome,) = run_task(
+        CLAUSES, [record], engine=engine, max_attempts=1, max_tokens=400, mode="oneshot"
+    )
     result = outcome.unwrap()
-    assert outcome.parts > 2 and len(engine.calls[0]) == outcome.parts
+    parts = outcome.questions  # one one-shot question per part
+    assert parts > 2 and len(engine.calls[0]) == parts
     law = [c for c in result.clauses if c.clause_type == "Governing Law"]
     exclusivity = [c for c in result.clauses if c.clause_type == "Exclusivity"]
     assert len(law) == 1 and law[0].normalized == "England"
     assert law[0].start == text.index("This Agreement shall be governed")
-    assert len(exclusivity) == outcome.parts  # one distinct sentence per part, none repeated
-    assert len({(c.start, c.end) for c in exclusivity}) == outcome.parts
+    assert len(exclusivity) == parts  # one distinct sentence per part, none repeated
+    assert len({(c.start, c.end) for c in exclusivity}) == parts
     for clause in result.clauses:
         assert clause.verified and text[clause.start : clause.end] == clause.text
     assert [c.start for c in result.clauses] == sorted(c.start for c in result.clauses)

@@ -61,8 +61,15 @@ def _cell(config: ConfigResult, metric: str) -> str:
     return "n/a" if stat is None else str(stat)
 
 
+#: Prefix of per-type metrics (``by_type/<type>/<P|R|F1>``), shown in a table of their own.
+BY_TYPE = "by_type/"
+
+
 def _columns(evaluation: Evaluation) -> tuple[list[str], list[str]]:
-    quality = [*QUALITY, *(m for m in evaluation.metrics if m not in GENERIC_METRICS)]
+    quality = [
+        *QUALITY,
+        *(m for m in evaluation.metrics if m not in GENERIC_METRICS and not m.startswith(BY_TYPE)),
+    ]
     performance = [m for m in GENERIC_METRICS if m not in QUALITY]
     return quality, performance
 
@@ -85,11 +92,37 @@ def _md_table(evaluation: Evaluation, metrics: Sequence[str]) -> list[str]:
     return lines
 
 
+def _by_type_table(evaluation: Evaluation) -> list[str]:
+    """Rows: types; columns: P / R / F1 (means over runs) for each model and setting."""
+    types = list(
+        dict.fromkeys(
+            m[len(BY_TYPE) :].rpartition("/")[0]
+            for m in evaluation.metrics
+            if m.startswith(BY_TYPE)
+        )
+    )
+    if not types:
+        return []
+    head = [
+        "type",
+        *(f"{c.model} [{setting_label(c.setting)}] P / R / F1" for c in evaluation.configs),
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name in types:
+        cells = [name]
+        for config in evaluation.configs:
+            stats = [config.stat(f"{BY_TYPE}{name}/{k}") for k in ("P", "R", "F1")]
+            cells.append(" / ".join("n/a" if s is None else f"{s.mean:.2f}" for s in stats))
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return ["### Per type (mean over runs)", "", *lines, ""]
+
+
 def to_markdown(evaluation: Evaluation) -> str:
     """The report as Markdown: a quality table and a performance table (mean ± std)."""
     quality, performance = _columns(evaluation)
     lines = [f"## Evaluation: {_title(evaluation)}", "", "Mean ± std over runs.", ""]
     lines += ["### Quality", "", *_md_table(evaluation, quality), ""]
+    lines += _by_type_table(evaluation)
     lines += ["### Performance", "", *_md_table(evaluation, performance), ""]
     lines += [f"- **{k}**: {v}" for k, v in LEGEND.items()]
     return "\n".join(lines) + "\n"

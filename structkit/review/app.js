@@ -92,8 +92,14 @@ function fillFacets(facets) {
   }
 }
 
+let listRequests = 0;
+
 async function refreshList() {
+  // Refreshes overlap (a saved decision and a filter change): only the newest may draw the
+  // list, or a slow unfiltered answer would overwrite the filtered one.
+  const mine = ++listRequests;
   const page = await loadList();
+  if (mine !== listRequests) return;
   state.rows = page.rows;
   state.total = page.total;
   fillFacets(page.facets);

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, get_args
 
@@ -30,9 +29,15 @@ from dateutil import parser as date_parser
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
+from .._ask import CHAT_MARKUP_TOKENS
 from .._errors import ConfigurationError
-from .._task import Task
+from .._prompt import fence, render_template
+from .._schema import output_schema
+from .._task import Answers, Question, QuestionContext, Task
 from ..adapters._record import Record
+from ..adapters._render import fit_to_budget
+from . import _clause_modes as modes
+from ._clause_rank import candidate_offsets
 
 __all__ = [
     "CLAUSES",
@@ -40,11 +45,13 @@ __all__ = [
     "DATE_TYPES",
     "MAX_CLAUSES",
     "MAX_SPAN",
+    "MODES",
     "SINGLE_VALUED_TYPES",
     "Clause",
     "ClauseExtraction",
     "ClauseType",
     "candidate_spans",
+    "clauses_task",
     "grounded_schema",
     "locate_span",
     "merge_clauses",
@@ -132,102 +139,18 @@ class ClauseExtraction(BaseModel):
 
 # --- candidate spans ---------------------------------------------------------------------------
 
-#: Words that end with a period without ending a sentence.
-_ABBREVIATIONS = frozenset(
-    {"inc", "ltd", "llc", "llp", "co", "corp", "no", "nos", "mr", "mrs", "ms", "dr", "st", "sr"}
-    | {"jr", "vs", "etc", "art", "sec", "secs", "para", "cl", "ch", "fig", "approx", "dept"}
-    | {"u.s", "e.g", "i.e", "a.m", "p.m", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep"}
-    | {"sept", "oct", "nov", "dec"}
-)
-#: A sentence ends at . ! or ? (and closing quotes/brackets) before a space and a non-lowercase.
-_SENTENCE_END = re.compile(r"[.!?][\"'\u201c\u201d\u2019\u00bb)\]]*(?=\s+[^\sa-z])")
-_LAYOUT_GAP = re.compile(r"[ \t\xa0]{3,}|\s*\n\s*\n\s*")
-_SOFT_BREAKS = (re.compile(r";\s"), re.compile(r",\s"), re.compile(r"\s"))
-_WORD_BEFORE = re.compile(r"([\w.]+)$")
-_WORD_CHAR = re.compile(r"[^\W_]")
-
-
-def _is_abbreviation(head: str) -> bool:
-    match = _WORD_BEFORE.search(head)
-    if match is None:
-        return False
-    word = match.group(1).lower().rstrip(".")
-    # Initials ("S."), dotted forms ("U.S.") and section numbers ("1.", "12.") do not end one.
-    return (
-        word in _ABBREVIATIONS
-        or len(word) == 1
-        or "." in word
-        or (word.isdigit() and len(word) <= 2)
-    )
-
-
-def _sentences(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of the sentences of one layout block, whitespace-trimmed."""
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        if _is_abbreviation(text[: match.start()]):
-            continue
-        yield start, match.end()
-        start = match.end()
-    yield start, len(text)
-
-
-def _cut_long(text: str, start: int, end: int, limit: int) -> Iterator[tuple[int, int]]:
-    """Cut ``text[start:end]`` into pieces of at most ``limit`` at the softest break available."""
-    while end - start > limit:
-        window = text[start : start + limit + 1]
-        cut = 0
-        for pattern in _SOFT_BREAKS:
-            breaks = [m.end() for m in pattern.finditer(window) if m.end() > limit // 3]
-            if breaks:
-                cut = breaks[-1]
-                break
-        if cut == 0:
-            cut = limit
-        yield start, start + cut
-        start += cut
-    yield start, end
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
-def _is_content(piece: str) -> bool:
-    # Page numbers, rules of dashes and bare labels ("By:") are not clauses.
-    return len(_WORD_CHAR.findall(piece)) >= 3 and any(c.isalpha() for c in piece)
-
 
 def candidate_spans(text: str, *, max_length: int = MAX_SPAN) -> list[str]:
     """Verbatim, whitespace-trimmed pieces of ``text`` a clause may be copied from, in order.
 
     Pieces are sentences (periods after common abbreviations and initials do not end one),
     split again at layout gaps (blank lines, runs of 3+ spaces as in signature blocks), and cut
-    to at most ``max_length`` characters. Every piece is a substring of ``text``; duplicates and
-    pieces with fewer than 3 letters or digits (page numbers, rules, "By:") are dropped.
+    to at most ``max_length`` characters (:func:`._clause_rank.candidate_offsets`). Every piece
+    is a substring of ``text``; duplicates and pieces with fewer than 3 letters or digits (page
+    numbers, rules, "By:") are dropped.
     """
-    out: list[str] = []
-    seen: set[str] = set()
-    block_start = 0
-    gaps = [(m.start(), m.end()) for m in _LAYOUT_GAP.finditer(text)] + [(len(text), len(text))]
-    for gap_start, gap_end in gaps:
-        block = text[block_start:gap_start]
-        for s, e in _sentences(block):
-            s, e = _trim(block, s, e)
-            if s == e:
-                continue
-            for ps, pe in _cut_long(block, s, e, max_length):
-                ps, pe = _trim(block, ps, pe)
-                piece = block[ps:pe]
-                if _is_content(piece) and piece not in seen:
-                    seen.add(piece)
-                    out.append(piece)
-        block_start = gap_end
-    return out
+    pieces = (text[s:e] for s, e in candidate_offsets(text, max_length=max_length))
+    return list(dict.fromkeys(pieces))
 
 
 def _part_spans(record: Record) -> list[str]:
@@ -381,7 +304,14 @@ def postprocess(value: ClauseExtraction, record: Record) -> ClauseExtraction:
     out: list[Clause] = []
     seen: set[tuple[str, int, int, str]] = set()
     for clause in value.clauses:
-        start, end, how = locate_span(clause.text, source, squashed=squashed)
+        if 0 <= clause.start < clause.end <= len(source) and (
+            source[clause.start : clause.end] == clause.text
+        ):
+            # Offsets set in code (question and baseline modes): kept when they check out, so
+            # a span that occurs twice stays where it was found.
+            start, end, how = clause.start, clause.end, "exact"
+        else:
+            start, end, how = locate_span(clause.text, source, squashed=squashed)
         verified = how != "not found" and (
             source[start:end] == clause.text or _squash(source[start:end]) == _squash(clause.text)
         )
@@ -449,15 +379,118 @@ def merge_clauses(parts: list[ClauseExtraction]) -> ClauseExtraction:
     return ClauseExtraction(clauses=merged)
 
 
-CLAUSES: Task[ClauseExtraction] = Task(
-    name="clauses",
-    template="clauses.jinja",
-    output_model=ClauseExtraction,
-    format="text",
-    overflow="split",
-    merge=merge_clauses,
-    grounded_schema=grounded_schema,
-    postprocess=postprocess,
-    max_tokens=1536,  # up to 12 verbatim sentence-length spans per part
-)
+# --- the task: three modes ---------------------------------------------------------------------
+
+#: The task's modes; the first is the default (chosen by measurement, see the README).
+MODES = ("questions", "baseline", "oneshot")
+#: Answer budget of a one-shot question: up to 12 verbatim sentence-length spans per part.
+ONESHOT_TOKENS = 1536
+
+
+def _oneshot_questions(record: Record, ctx: QuestionContext) -> list[Question]:
+    """Today's one-prompt extraction as questions: one per part of the contract that fits."""
+    base = output_schema(ClauseExtraction)
+    empty = render_template(
+        "clauses.jinja", record="", tag="RECORD-0000000000", boxed=ctx.profile.boxed_numeric_answers
+    )
+    # The answer budget, kept to a quarter of the context for small-context models.
+    answer_tokens = min(ONESHOT_TOKENS, ctx.profile.max_model_len // 4)
+    budget = (
+        ctx.profile.max_model_len
+        - answer_tokens
+        - ctx.profile.thinking_tokens
+        - CHAT_MARKUP_TOKENS
+        - ctx.count_tokens(empty)
+        - 16  # the fence lines around the record
+    )
+    pieces = fit_to_budget(
+        record, budget=budget, count_tokens=ctx.count_tokens, format="text", policy="split"
+    )
+    questions: list[Question] = []
+    for number, (piece, text) in enumerate(pieces, start=1):
+        fenced, tag = fence(text)
+        content = render_template(
+            "clauses.jinja", record=fenced, tag=tag, boxed=ctx.profile.boxed_numeric_answers
+        )
+        schema = grounded_schema(piece, base) if ctx.grounding else base
+        questions.append(
+            Question(
+                key=f"part:{number}",
+                messages=[{"role": "user", "content": content}],
+                json_schema=schema,
+                max_tokens=answer_tokens,
+            )
+        )
+    return questions
+
+
+def _all_failed(answers: Answers) -> None:
+    """Raise the first failure when no question got a valid answer (the record's typed error).
+
+    With some answers valid, a failed question counts as "no clause found" for its category
+    (or part): the record keeps the clauses that were answered.
+    """
+    if answers.failures and not answers.values:
+        raise next(iter(answers.failures.values()))
+
+
+def clauses_task(
+    *, k: int = modes.DEFAULT_K, threshold: float = modes.BASELINE_THRESHOLD
+) -> Task[ClauseExtraction]:
+    """The clauses task with its settings: ``k`` candidates per question, the baseline's
+    ``threshold``. Modes (``RunOptions["mode"]``, CLI ``--mode``):
+
+    - ``questions`` (default): code ranks candidates per category; the model picks one of the
+      top ``k`` or "none" in one small constrained question per category.
+    - ``baseline``: no model; the best-ranked candidate when it scores ``threshold`` or more.
+    - ``oneshot``: the whole contract (or each part) in one prompt; the model lists the clauses
+      of all 20 types, its spans constrained to the contract's sentences. For strong models.
+    """
+    if k < 1:
+        raise ConfigurationError("clauses: k must be at least 1")
+
+    def questions(record: Record, ctx: QuestionContext) -> list[Question]:
+        if ctx.mode == "baseline":
+            return []
+        if ctx.mode == "oneshot":
+            return _oneshot_questions(record, ctx)
+        return [
+            Question(
+                key=p.key,
+                messages=[{"role": "user", "content": p.content}],
+                json_schema=p.json_schema,
+                max_tokens=16,
+            )
+            for p in modes.question_prompts(record, k=k)
+        ]
+
+    def assemble(record: Record, answers: Answers) -> ClauseExtraction:
+        _all_failed(answers)
+        if answers.mode == "oneshot":
+            parts = [
+                ClauseExtraction.model_validate(answers.values[key])
+                for key in sorted(answers.values, key=lambda key: int(key.split(":")[1]))
+            ]
+            # As on the classic path: parts are merged; one answer is taken as it is.
+            return parts[0] if len(parts) == 1 else merge_clauses(parts)  # [] -> no clauses
+        if answers.mode == "baseline":
+            found = modes.baseline_clauses(record, threshold=threshold)
+        else:
+            found = modes.assemble_clauses(record, answers.values, k=k)
+        return ClauseExtraction.model_validate({"clauses": found})
+
+    return Task(
+        name="clauses",
+        template="clauses.jinja",
+        output_model=ClauseExtraction,
+        format="text",
+        grounded_schema=grounded_schema,  # the one-shot mode's schema (also for schema_for)
+        postprocess=postprocess,
+        modes=MODES,
+        questions=questions,
+        assemble=assemble,
+    )
+
+
+CLAUSES: Task[ClauseExtraction] = clauses_task()
 """Contract clause extraction (not registered here; ``structkit.extract_clauses`` uses it)."""
