@@ -122,7 +122,9 @@ def bench_engines(
             run_task(structkit.DIAGNOSIS, records(1, 900), engine=engine, max_attempts=1)
             figures["first"] = time.perf_counter() - first
             for round_ in range(rounds):
-                batch = records(n, 100 * round_)
+                # Fresh records per path and round: no path finds its prompts in the slots' cache.
+                fresh = 100 * round_ + 10_000 * paths.index(path)
+                batch = records(n, fresh)
                 begun = time.perf_counter()
                 if path == "raw":
                     valid, tokens = _raw_llamacpp(engine, requests(engine, batch))
@@ -135,7 +137,7 @@ def bench_engines(
                 figures["valid"].append(valid / n)
                 figures["tps"].append(tokens / seconds)
                 begun = time.perf_counter()
-                for record in records(singles, 100 * round_ + 50):
+                for record in records(singles, fresh + 50):
                     if path == "raw":
                         _raw_llamacpp(engine, requests(engine, [record]))
                     else:

@@ -3,6 +3,7 @@
     .venv/bin/python scripts/benchmark.py                          # all sections, default model
     .venv/bin/python scripts/benchmark.py --sections overhead --rounds 3
     .venv/bin/python scripts/benchmark.py --fake --rounds 1        # smoke test, no model
+    .venv/bin/python scripts/benchmark.py --sections engines --engines llama.cpp,raw,vllm
 
 Sections (``--sections``, comma-separated; printed as Markdown tables, in this order):
   overhead     structkit.diagnose_many vs raw vllm.LLM.chat on the same prompts, constraints and
@@ -341,7 +342,8 @@ def _print_overhead(result: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sections", default=",".join(SECTIONS))
+    # "engines" starts engines of its own and takes long: only when asked for.
+    parser.add_argument("--sections", default=",".join(s for s in SECTIONS if s != "engines"))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--records", type=int, default=8)
     parser.add_argument("--model", default=None)

