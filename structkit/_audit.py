@@ -148,10 +148,13 @@ def _package_version(package: str) -> str:
     return f"{package} not installed"
 
 
+#: Engines that run another project's code: the package whose version is the engine's.
+_ENGINE_PACKAGES = {"VLLMEngine": "vllm", "LlamaCppEngine": "xllamacpp"}
+
+
 def _engine_version(engine: Engine) -> str:
-    package = type(engine).__module__.split(".")[0]
-    if type(engine).__name__ == "VLLMEngine":
-        package = "vllm"
+    name = type(engine).__name__
+    package = _ENGINE_PACKAGES.get(name) or type(engine).__module__.split(".")[0]
     return _package_version(package)
 
 

@@ -161,6 +161,7 @@ def test_real_engine_lines_name_the_prepared_weights(
     else:  # llama.cpp runs the shipped GGUF as it is
         assert audit["model"]["weights_basis"] == "gguf"
         assert len(audit["model"]["weights_sha256"]) == 64
+        assert audit["engine"]["version"].startswith("xllamacpp ")  # not structkit's version
     assert audit["attempts"] == line["attempts"] >= 1
     assert main(["audit", str(out)]) == 0
     print(json.dumps(audit, indent=1))  # the audit fields of one real batch line (-s shows it)
