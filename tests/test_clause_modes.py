@@ -212,8 +212,8 @@ def test_question_mode_answering_none_keeps_only_what_code_found() -> None:
     assert types <= {"Document Name", "Parties", "Agreement Date", "Effective Date"}
 
 
-def test_question_mode_is_the_default_and_unknown_modes_are_refused() -> None:
-    assert CLAUSES.modes[0] == "questions"
+def test_modes_and_unknown_modes_are_refused() -> None:
+    assert set(CLAUSES.modes) == {"baseline", "questions", "oneshot"}
     with pytest.raises(ConfigurationError):
         run_task(CLAUSES, [CONTRACT], engine=_choice_engine("1"), mode="nonsense")
     with pytest.raises(ConfigurationError):

@@ -150,12 +150,13 @@ def test_financials_flag_a_broken_statement(real_engine):
     assert any(f.kind == "identity" for f in outcome.value.flags)
 
 
-def test_clauses_have_verified_offsets_on_a_real_contract(real_engine):
+@pytest.mark.parametrize("mode", ["questions", "oneshot"])  # the modes that ask the model
+def test_clauses_have_verified_offsets_on_a_real_contract(real_engine, mode):
     from .conftest import FIXTURES
 
     path = FIXTURES / "contracts" / "cuad_netzee_maintenance_agreement.txt"
     source = path.read_text(encoding="utf-8")
-    result = structkit.extract_clauses(path, engine=real_engine, max_attempts=2)
+    result = structkit.extract_clauses(path, engine=real_engine, max_attempts=2, mode=mode)
     for clause in result.clauses:
         # grounded decoding copies spans from the contract: each is found and verified
         assert clause.verified, clause

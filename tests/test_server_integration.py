@@ -86,7 +86,7 @@ def test_financials_through_the_server(engine: ServerEngine) -> None:
 
 def test_clauses_through_the_server(engine: ServerEngine) -> None:
     sources = [EXAMPLES / "contract.txt"]
-    outcomes = structkit.run("clauses", sources, engine=engine, max_attempts=2)
+    outcomes = structkit.run("clauses", sources, engine=engine, max_attempts=2, mode="questions")
     check_outcomes(outcomes, sources)
     source = sources[0].read_text(encoding="utf-8")
     for outcome in outcomes:
