@@ -168,3 +168,12 @@ def test_a_thin_record_is_insufficient_without_asking():
     engine = FakeEngine(lambda request: pytest.fail("the model was called"))
     diagnosis = structkit.diagnose({"note": "feels fine"}, engine=engine)
     assert diagnosis.insufficient_information and diagnosis.differential == []
+
+
+def test_a_failed_question_is_the_records_typed_error_not_an_empty_differential():
+    def truncated(request: GenerationRequest) -> structkit.Completion:
+        return structkit.Completion(text='{"differ', finish_reason="length")
+
+    record = json.loads((EXAMPLES / "patient_record.json").read_text())
+    with pytest.raises(structkit.TruncatedOutputError):
+        structkit.diagnose(record, engine=FakeEngine(truncated), max_attempts=2)

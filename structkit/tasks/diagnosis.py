@@ -215,7 +215,13 @@ def _assemble(record: Record, answers: Answers) -> Diagnosis:
     else:
         ranked_by = "model"
         answer = answers.values.get(_QUESTION)
-        if answer is None:  # the question failed after all attempts: say so, rank nothing
+        if answer is None:
+            # The one question failed after all attempts: the record's answer is that typed
+            # failure (valid or an explicit failure), never an empty differential passed off as
+            # "insufficient information".
+            failure = answers.failures.get(_QUESTION)
+            if failure is not None:
+                raise failure
             ranking, insufficient = [], True
             notes.append("the model gave no valid answer; no differential")
         else:
