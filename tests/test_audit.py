@@ -38,7 +38,12 @@ def contracts(folder: Path, count: int = 2) -> Path:
 def test_outcome_carries_what_produced_it() -> None:
     text = (ROOT / "datasets" / "clauses" / "contract-01.txt").read_text(encoding="utf-8")
     (outcome,) = structkit.run(
-        "clauses", [text], engine=FakeEngine(respond, model_name="fake-m"), seed=7, samples=1
+        "clauses",
+        [text],
+        engine=FakeEngine(respond, model_name="fake-m"),
+        seed=7,
+        samples=1,
+        mode="questions",  # a mode that asks the model (the default baseline does not)
     )
     audit = outcome.audit
     assert outcome.ok and audit is not None
@@ -148,7 +153,14 @@ def test_real_engine_lines_name_the_prepared_weights(
     from structkit._prepare import default_model_dir
 
     out = tmp_path / "out.jsonl"
-    run_batch("clauses", contracts(tmp_path / "in", 1), out, engine=real_engine, progress=False)
+    run_batch(
+        "clauses",
+        contracts(tmp_path / "in", 1),
+        out,
+        engine=real_engine,
+        progress=False,
+        mode="questions",
+    )
     (line,) = [json.loads(x) for x in out.read_text().splitlines()]
     audit = line["audit"]
     assert audit["engine"]["name"] == type(real_engine).__name__
