@@ -20,7 +20,6 @@ from ._api import (
     extract_clauses,
     run,
 )
-from ._batch import BatchSummary, run_batch
 from ._errors import (
     ConfigurationError,
     DatasetError,
@@ -58,6 +57,7 @@ from ._task import (
     task_names,
 )
 from ._tokens import token_counter
+from .batch import BatchSummary, run_batch
 from .engines import Completion, Engine, FakeEngine, GenerationRequest
 from .tasks.clauses import CLAUSES, Clause, ClauseExtraction
 from .tasks.diagnosis import DIAGNOSIS, Diagnosis, DifferentialItem

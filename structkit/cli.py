@@ -211,7 +211,7 @@ def _add_batch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _run_batch(args: argparse.Namespace) -> int:
-    from ._batch import run_batch
+    from .batch import run_batch
 
     try:
         summary = run_batch(

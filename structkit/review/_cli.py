@@ -90,7 +90,7 @@ def run_review_command(args: argparse.Namespace) -> int:
 
 def run_audit_command(args: argparse.Namespace) -> int:
     from .._audit import compare_audits
-    from .._batch import read_results
+    from ..batch import read_results
 
     lines = list(read_results(args.results).values())
     changes, missing = compare_audits(lines)

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from .._audit import utc_now
-from .._batch import read_results
 from .._errors import ConfigurationError
+from ..batch import read_results
 from ._gold import apply_decisions, build_gold
 from ._items import Item, decoded_fields, flags_of, split_items
 from ._sources import Sandbox, source_path, source_root, source_view

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .._batch import DIR_SUFFIXES
 from .._errors import InputError
 from ..adapters._load import load
 from ..adapters._record import Record
+from ..batch import DIR_SUFFIXES
 
 __all__ = ["Sandbox", "source_path", "source_view"]
 

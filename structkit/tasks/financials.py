@@ -38,6 +38,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
+from .._errors import ConfigurationError
 from .._task import Task
 from ..adapters._record import Record, Section
 from ._analysis import NotAStatementError
@@ -401,14 +402,16 @@ def combine_statements(*records: Record, record_id: str | None = None) -> Record
         ValueError: no records, or records stating different currencies or scales.
     """
     if not records:
-        raise ValueError("combine_statements needs at least one record")
+        raise ConfigurationError("combine_statements needs at least one record")
     meta: dict[str, str] = {}
     for r in records:
         for key in ("currency", "scale"):
             if key not in r.meta:
                 continue
             if meta.setdefault(key, r.meta[key]) != r.meta[key]:
-                raise ValueError(f"the statements are in different {key}s; convert them first")
+                raise ConfigurationError(
+                    f"the statements are in different {key}s; convert them first"
+                )
     sections: list[Section] = []
     titles: set[str] = set()
     for section in (s for r in records for s in r.sections):
