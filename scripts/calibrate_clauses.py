@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from structkit.adapters import load
+from structkit.evaluation import cuad
 from structkit.tasks import _clause_modes as modes
-from structkit.tasks import cuad
 from structkit.tasks.clauses import CLAUSE_TYPES, ClauseExtraction, postprocess
 
 

@@ -22,7 +22,7 @@ Every line of ``datasets/<task>.jsonl`` is ``{"id", "input", "gold"}``; ``input`
   (non-ASCII included), dates and jurisdictions. Gold spans carry exact character offsets
   computed while assembling the text (and re-checked on the written file); gold values are the
   normalized dates (ISO), jurisdiction and party names. The two CUAD samples are included with
-  their expert gold from CUAD's master_clauses.csv, read by ``structkit.tasks.cuad``.
+  their expert gold from CUAD's master_clauses.csv, read by ``structkit.evaluation.cuad``.
 """
 
 from __future__ import annotations
@@ -845,7 +845,7 @@ def make_contract(rng: random.Random, n: int) -> Contract:
 
 def cuad_gold(text_path: Path, csv_path: Path, key: str) -> dict[str, Any]:
     """Gold of a CUAD sample: expert spans (located in the text) and normalized answers."""
-    from structkit.tasks import cuad
+    from structkit.evaluation import cuad
     from structkit.tasks.clauses import CLAUSE_TYPES, normalize_date
 
     source = text_path.read_text(encoding="utf-8-sig")  # as structkit's loader reads it
@@ -912,7 +912,7 @@ def _cuad_slug(filename: str) -> str:
 
 def cuad_rows(out: Path) -> list[dict[str, Any]]:
     """The CUAD contracts listed in ``cuad_master_clauses.csv`` (copied when building elsewhere)."""
-    from structkit.tasks import cuad
+    from structkit.evaluation import cuad
 
     folder = out / "clauses"
     if out.resolve() != OUT.resolve():

@@ -59,7 +59,7 @@ def financial_scores(outcomes: list[Any]) -> tuple[float, float | None, float | 
 
 
 def clause_scores(outcomes: list[Any]) -> tuple[float, float | None, float | None]:
-    from structkit.tasks import cuad
+    from structkit.evaluation import cuad
     from structkit.tasks.clauses import CLAUSE_TYPES
 
     valid = [o for o in outcomes if o.ok]

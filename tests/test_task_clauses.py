@@ -20,6 +20,7 @@ from structkit._schema import output_schema, unbounded_paths
 from structkit.adapters._record import Record, Section
 from structkit.adapters._text import parse_text
 from structkit.engines._base import GenerationRequest
+from structkit.evaluation.cuad import GoldSpan, load_gold, parse_span_list, score, spans_match
 from structkit.tasks.clauses import (
     CLAUSE_TYPES,
     CLAUSES,
@@ -32,7 +33,6 @@ from structkit.tasks.clauses import (
     normalize_date,
     postprocess,
 )
-from structkit.tasks.cuad import GoldSpan, load_gold, parse_span_list, score, spans_match
 
 CONTRACTS = Path(__file__).resolve().parent / "fixtures" / "contracts"
 NETZEE = CONTRACTS / "cuad_netzee_maintenance_agreement.txt"

@@ -1,6 +1,6 @@
 """Metrics: statistics, list-field precision/recall/F1, memory, and the built-in tasks' scorers.
 
-Conventions (the same as :mod:`structkit.tasks.cuad`):
+Conventions (the same as :mod:`structkit.evaluation.cuad`):
 
 - **List fields** are scored like CUAD spans, not one-to-one: precision is the share of predicted
   items that match some gold item, recall the share of gold items matched by some prediction.
@@ -26,8 +26,8 @@ from typing import Any
 
 from .._runner import Outcome
 from .._validate import split_reasoning, strict_json_loads
-from ..tasks import cuad
 from ..tasks.clauses import CLAUSE_TYPES, normalize_date
+from . import cuad
 from ._diagnosis_codes import score_coded_differential
 
 __all__ = [
@@ -344,7 +344,7 @@ def score_clauses(
     outcomes: Sequence[Outcome[Any]], golds: Sequence[Mapping[str, Any]]
 ) -> dict[str, float | None]:
     """Clause P/R/F1 by (type, overlapping span) over all supported CUAD types (the rule of
-    :func:`structkit.tasks.cuad.spans_match`), normalized-value accuracy (dates, governing law,
+    :func:`structkit.evaluation.cuad.spans_match`), normalized-value accuracy (dates, governing law,
     party names), and the share of clause spans verified in the source.
 
     Also: ``cuad_f1`` (micro F1 over the items whose gold ``source`` is CUAD, i.e. expert

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .clauses import CLAUSE_TYPES, _squash, _SquashedText, locate_span
+from ..tasks.clauses import CLAUSE_TYPES, _squash, _SquashedText, locate_span
 
 __all__ = [
     "CuadGold",
