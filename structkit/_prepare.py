@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from ._config import env
 from ._errors import ModelPreparationError
 
 __all__ = ["default_model_dir", "packaged_gguf", "prepare_default_model"]
@@ -41,9 +42,9 @@ _MANIFEST = "structkit-manifest.json"
 
 
 def _cache_root() -> Path:
-    env = os.environ.get("STRUCTKIT_CACHE_DIR")
-    if env:
-        return Path(env)
+    folder = env("STRUCTKIT_CACHE_DIR")
+    if folder:
+        return Path(folder)
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("structkit"))

@@ -19,6 +19,7 @@ from typing import Any
 
 import jinja2
 
+from ._config import env
 from ._errors import TemplateError
 
 __all__ = ["builtin_template_dir", "fence", "render_template"]
@@ -48,9 +49,9 @@ def _environment(dirs: tuple[str, ...]) -> jinja2.Environment:
 
 def _search_path(template_dirs: Sequence[str | os.PathLike[str]] | None) -> tuple[str, ...]:
     dirs = [str(d) for d in template_dirs or ()]
-    env = os.environ.get("STRUCTKIT_TEMPLATE_PATH")
-    if env:
-        dirs.extend(p for p in env.split(os.pathsep) if p)
+    extra = env("STRUCTKIT_TEMPLATE_PATH")
+    if extra:
+        dirs.extend(p for p in extra.split(os.pathsep) if p)
     dirs.append(str(builtin_template_dir()))
     return tuple(dirs)
 

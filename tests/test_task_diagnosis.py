@@ -106,6 +106,19 @@ def test_baseline_mode_does_not_call_the_model():
     assert [d.code for d in diagnosis.differential] == [c for c, _ in expected]
 
 
+def _enum_codes() -> list[str]:
+    """The candidate codes offered for the README's record, in the question's enum order."""
+    seen: list[list[str]] = []
+
+    def capture(request: GenerationRequest) -> str:
+        seen.append(_enum(request))
+        raise AssertionError("captured")
+
+    with pytest.raises(AssertionError):
+        structkit.diagnose(str(EXAMPLES / "patient_record.json"), engine=FakeEngine(capture))
+    return seen[0]
+
+
 def test_answers_are_made_coherent_in_code():
     def messy(request: GenerationRequest) -> str:
         enum = _enum(request)
@@ -124,12 +137,14 @@ def test_answers_are_made_coherent_in_code():
 
     diagnosis = structkit.diagnose(str(EXAMPLES / "patient_record.json"), engine=FakeEngine(messy))
     codes = [d.code for d in diagnosis.differential]
-    assert len(codes) == len(set(codes)) == 2
-    assert diagnosis.differential[0].likelihood == 0.9
+    assert len(codes) == len(set(codes))  # the duplicate is dropped
+    assert codes[:2] == [_enum_codes()[0], _enum_codes()[2]]  # the model's two, re-sorted
+    likelihoods = [d.likelihood for d in diagnosis.differential]
+    assert likelihoods[0] == 0.9 and likelihoods == sorted(likelihoods, reverse=True)
     assert any("re-sorted" in note for note in diagnosis.consistency)
 
 
-def test_insufficient_information_excludes_the_differential():
+def test_the_models_insufficient_claim_is_noted_and_the_invariant_holds():
     def unsure(request: GenerationRequest) -> str:
         return json.dumps(
             {
@@ -140,7 +155,12 @@ def test_insufficient_information_excludes_the_differential():
         )
 
     diagnosis = structkit.diagnose(str(EXAMPLES / "patient_record.json"), engine=FakeEngine(unsure))
-    assert diagnosis.insufficient_information and diagnosis.differential == []
+    # code retrieved candidates, so the differential stands; the claim is kept as a note
+    assert not diagnosis.insufficient_information and diagnosis.differential
+    assert any("insufficient" in note for note in diagnosis.consistency)
+    # the output model itself refuses insufficient_information with a differential
+    with pytest.raises(ValueError):
+        type(diagnosis).model_validate({**diagnosis.model_dump(), "insufficient_information": True})
 
 
 def test_a_code_outside_the_candidates_is_rejected_then_flagged_never_passed_off():
@@ -177,3 +197,22 @@ def test_a_failed_question_is_the_records_typed_error_not_an_empty_differential(
     record = json.loads((EXAMPLES / "patient_record.json").read_text())
     with pytest.raises(structkit.TruncatedOutputError):
         structkit.diagnose(record, engine=FakeEngine(truncated), max_attempts=2)
+
+
+def test_the_model_orders_candidates_but_cannot_drop_what_code_retrieved():
+    record = json.loads((EXAMPLES / "patient_record.json").read_text())
+    candidates = analyse(load(record)).candidates
+    first = sorted(c.code for c in candidates)[-1]
+
+    def short(request: GenerationRequest) -> str:
+        differential = [{"code": first, "likelihood": 0.9}]
+        return json.dumps(
+            {"differential": differential, "insufficient_information": True, "urgent_findings": []}
+        )
+
+    value = structkit.diagnose(record, engine=FakeEngine(short))
+    codes = [item.code for item in value.differential]
+    assert codes[0] == first  # the model's order comes first
+    assert len(codes) == min(5, len(candidates))  # code's candidates fill the rest
+    assert not value.insufficient_information
+    assert any("insufficient" in note for note in value.consistency)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .._api import _engine
 from .._ask import CHAT_MARKUP_TOKENS
 from .._audit import attach_audits, run_audit, utc_now
+from .._config import default_model
 from .._engine import Engine
 from .._errors import (
     ConfigurationError,
@@ -18,7 +18,7 @@ from .._errors import (
     ModelError,
     StructkitError,
 )
-from .._profiles import DEFAULT_MODEL, profile_for
+from .._profiles import profile_for
 from .._runner import run_task
 from .._sampling import answer_budget
 from .._task import Task
@@ -139,7 +139,7 @@ def _prepare_dry_run(job: _Job, count_tokens: Callable[[str], int] | None) -> No
         profile = job.engine.profile
         counter = count_tokens or job.engine.count_tokens
     else:
-        profile = profile_for(str(job.model or os.environ.get("STRUCTKIT_MODEL", DEFAULT_MODEL)))
+        profile = profile_for(str(job.model or default_model()))
         if count_tokens is None:
             from .._tokens import token_counter  # loads the tokenizer, never the engine
 

@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from .._config import default_model, env
 from .._errors import EngineUnavailableError, ModelNotFoundError
 from .._profiles import DEFAULT_MODEL, ModelProfile, profile_for
 from ._base import Completion, GenerationRequest
@@ -58,7 +59,7 @@ def resolve_gguf(model: str | os.PathLike[str] | None) -> tuple[str, Path]:
         ModelNotFoundError: nothing at that path, or it is not a GGUF model.
         ModelPreparationError: the default model's package is missing or its file is altered.
     """
-    chosen = str(model) if model is not None else os.environ.get("STRUCTKIT_MODEL", DEFAULT_MODEL)
+    chosen = str(model) if model is not None else default_model()
     if chosen == DEFAULT_MODEL:
         from .._prepare import packaged_gguf
 
@@ -104,9 +105,9 @@ def json_grammar(schema: dict[str, Any], *, reasoning: bool = False) -> str:
 
 
 def _default_threads() -> int:
-    env = os.environ.get("STRUCTKIT_LLAMACPP_THREADS")
-    if env:
-        return max(1, int(env))
+    threads = env("STRUCTKIT_LLAMACPP_THREADS")
+    if threads:
+        return max(1, int(threads))
     return max(1, len(os.sched_getaffinity(0)))
 
 

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._config import default_model, env
 from .._errors import ConfigurationError
 from .._profiles import DEFAULT_MODEL
 
@@ -46,7 +47,7 @@ def has_gpu() -> bool:
 
 
 def _is_gguf(model: ModelArg) -> bool:
-    chosen = str(model) if model is not None else os.environ.get("STRUCTKIT_MODEL", DEFAULT_MODEL)
+    chosen = str(model) if model is not None else default_model()
     if chosen == DEFAULT_MODEL:
         return True
     path = Path(chosen).expanduser()
@@ -59,7 +60,7 @@ def choose_engine(requested: str | None, model: ModelArg) -> str:
     Raises:
         ConfigurationError: an unknown engine name.
     """
-    chosen = requested or os.environ.get("STRUCTKIT_ENGINE", "").strip()
+    chosen = requested or env("STRUCTKIT_ENGINE") or ""
     if chosen:
         return _normalized(chosen)
     if has_gpu():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -22,6 +21,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from .._config import env
 from .._engine import Completion, GenerationRequest
 from .._errors import ConfigurationError, EngineUnavailableError, ModelNotFoundError
 from .._profiles import ModelProfile, profile_for
@@ -99,11 +99,7 @@ class ServerEngine:
             raise ConfigurationError("need max_concurrency >= 1, max_retries >= 0, timeout > 0")
         root = base_url.strip().rstrip("/")
         self.url = root[: -len("/v1")] if root.endswith("/v1") else root
-        key = (
-            api_key
-            if api_key is not None
-            else os.environ.get("STRUCTKIT_API_KEY") or os.environ.get("OPENAI_API_KEY")
-        )
+        key = api_key if api_key is not None else env("STRUCTKIT_API_KEY") or env("OPENAI_API_KEY")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.max_concurrency = max_concurrency
         self.max_retries = max_retries

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 
+from .._config import env
 from ._server_engine import ServerEngine
 
 __all__ = ["engine_from_env"]
@@ -28,10 +29,10 @@ def engine_from_env(model: str | os.PathLike[str] | None = None) -> ServerEngine
     connections are shared across calls.
     """
     global _ENV_ENGINE, _ENV_KEY
-    url = os.environ.get("STRUCTKIT_SERVER_URL", "").strip()
+    url = env("STRUCTKIT_SERVER_URL") or ""
     if not url:
         return None
-    name = str(model) if model is not None else os.environ.get("STRUCTKIT_SERVER_MODEL") or None
+    name = str(model) if model is not None else env("STRUCTKIT_SERVER_MODEL")
     key = (url, name)
     with _ENV_LOCK:
         if _ENV_ENGINE is None or key != _ENV_KEY:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._config import default_model, env
 from .._engine import Completion, GenerationRequest
 from .._errors import EngineUnavailableError, ModelNotFoundError
 from .._prepare import prepare_default_model
@@ -38,7 +39,7 @@ def resolve_model(model: str | os.PathLike[str] | None) -> tuple[str, str]:
     prepared on first use. A path must exist and hold a ``config.json``. A ``org/name`` string
     that is not a local path is passed to vLLM as a Hugging Face id.
     """
-    chosen = str(model) if model is not None else os.environ.get("STRUCTKIT_MODEL", DEFAULT_MODEL)
+    chosen = str(model) if model is not None else default_model()
     if chosen == DEFAULT_MODEL:
         return DEFAULT_MODEL, str(prepare_default_model())
     path = Path(chosen).expanduser()
@@ -167,7 +168,7 @@ class VLLMEngine:
             args["reasoning_parser"] = self._profile.reasoning_parser
         if on_cpu:
             gib = self._kv_cache_gib or float(
-                os.environ.get("STRUCTKIT_KV_CACHE_GIB", _DEFAULT_KV_CACHE_GIB)
+                env("STRUCTKIT_KV_CACHE_GIB") or _DEFAULT_KV_CACHE_GIB
             )
             args["kv_cache_memory_bytes"] = int(gib * (1 << 30))
         args.update(self._llm_kwargs)

@@ -203,6 +203,30 @@ def _missing(analysis: Analysis) -> list[str]:
     ][:10]
 
 
+def _model_first(
+    answer: dict[str, Any], candidates: list[Candidate], notes: list[str]
+) -> list[tuple[str, float]]:
+    """The model orders the candidates; those it did not name follow in the code's order.
+
+    Retrieval is code's exact work: what the record supports is a candidate whether or not a
+    small model names it, so a short answer (or a claim of insufficient information) reorders
+    the differential but never empties it. Measured on the real-record benchmark, letting the
+    model drop candidates cut recall@5 from the code's 0.34 to 0.09 (README, Diagnosis).
+    """
+    ranking = [(str(d["code"]), float(d["likelihood"])) for d in answer["differential"]]
+    if answer["insufficient_information"]:
+        notes.append("the model judged the information insufficient; code's candidates kept")
+    named = {code for code, _ in ranking}
+    floor = min((likelihood for _, likelihood in ranking), default=1.0)
+    rest = sorted((c for c in candidates if c.code not in named), key=lambda c: (-c.weight, c.code))
+    for candidate in rest:
+        if len(ranking) >= _MAX_DIFFERENTIAL:
+            break
+        code_likelihood = round(candidate.weight / (candidate.weight + 2.0), 2)
+        ranking.append((candidate.code, min(code_likelihood, floor)))
+    return ranking
+
+
 def _assemble(record: Record, answers: Answers) -> Diagnosis:
     analysis = analyse(record)
     candidates = {c.code: c for c in analysis.candidates}
@@ -225,10 +249,8 @@ def _assemble(record: Record, answers: Answers) -> Diagnosis:
             ranking, insufficient = [], True
             notes.append("the model gave no valid answer; no differential")
         else:
-            ranking = [(str(d["code"]), float(d["likelihood"])) for d in answer["differential"]]
+            ranking = _model_first(answer, analysis.candidates, notes)
             red_flags = [str(label) for label in answer.get("urgent_findings", [])][:5]
-            if answer["insufficient_information"]:
-                insufficient = True
     items, unverified = _coherent(ranking, candidates, notes)
     if insufficient and items:
         notes.append("insufficient_information=true: the differential was dropped")

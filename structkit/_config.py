@@ -1,0 +1,53 @@
+"""Every environment variable structkit reads, in one place, with what it means.
+
+Modules ask :func:`env` for a variable by name instead of reading ``os.environ`` themselves, so
+this table is the whole list (a name missing from it is a programming error, caught in tests),
+and a value that is set but blank counts as unset.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from ._profiles import DEFAULT_MODEL
+
+__all__ = ["ENVIRONMENT", "EnvVar", "default_model", "env"]
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One environment variable: its name and what it does."""
+
+    name: str
+    meaning: str
+
+
+ENVIRONMENT: dict[str, EnvVar] = {
+    v.name: v
+    for v in (
+        EnvVar("STRUCTKIT_MODEL", f"the model to use (default: {DEFAULT_MODEL})"),
+        EnvVar("STRUCTKIT_ENGINE", "the engine: llama.cpp or vllm (default: by platform)"),
+        EnvVar("STRUCTKIT_SERVER_URL", "use an OpenAI-compatible server instead of an engine"),
+        EnvVar("STRUCTKIT_SERVER_MODEL", "the model name to ask that server for"),
+        EnvVar("STRUCTKIT_API_KEY", "the server's API key (else OPENAI_API_KEY)"),
+        EnvVar("OPENAI_API_KEY", "the server's API key, when STRUCTKIT_API_KEY is not set"),
+        EnvVar("STRUCTKIT_TEMPLATE_PATH", "extra template folders, os.pathsep-separated"),
+        EnvVar("STRUCTKIT_CACHE_DIR", "where prepared models are kept"),
+        EnvVar("STRUCTKIT_KV_CACHE_GIB", "vLLM on CPU: KV cache size in GiB"),
+        EnvVar("STRUCTKIT_LLAMACPP_THREADS", "llama.cpp: threads (default: the usable cores)"),
+    )
+}
+
+
+def env(name: str) -> str | None:
+    """The value of a known environment variable, or ``None`` when it is unset or blank."""
+    if name not in ENVIRONMENT:
+        raise KeyError(f"{name} is not one of structkit's environment variables")
+    value = os.environ.get(name)
+    return value.strip() if value is not None and value.strip() else None
+
+
+def default_model() -> str:
+    """The model used when none is given: ``STRUCTKIT_MODEL``, else the packaged default."""
+    return env("STRUCTKIT_MODEL") or DEFAULT_MODEL

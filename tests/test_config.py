@@ -1,0 +1,41 @@
+"""Every environment variable structkit reads is read through one table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from structkit._config import ENVIRONMENT, default_model, env
+
+PACKAGE = Path(__file__).resolve().parent.parent / "structkit"
+
+
+def test_no_module_reads_a_structkit_variable_directly() -> None:
+    direct = re.compile(r"""os\.(environ(\.get)?|getenv)\s*[\[(]\s*["']STRUCTKIT_""")
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if path.name != "_config.py" and direct.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_every_variable_named_in_the_code_is_in_the_table() -> None:
+    named = {
+        name
+        for path in PACKAGE.rglob("*.py")
+        for name in re.findall(r"""env\(\s*["']([A-Z_]+)["']""", path.read_text(encoding="utf-8"))
+    }
+    assert named and named <= set(ENVIRONMENT)
+
+
+def test_blank_is_unset_and_unknown_names_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRUCTKIT_MODEL", "  ")
+    assert env("STRUCTKIT_MODEL") is None
+    assert default_model() != ""
+    monkeypatch.setenv("STRUCTKIT_MODEL", " my-model ")
+    assert default_model() == "my-model"
+    with pytest.raises(KeyError):
+        env("STRUCTKIT_NO_SUCH_THING")
