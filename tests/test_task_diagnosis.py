@@ -138,10 +138,9 @@ def test_answers_are_made_coherent_in_code():
     diagnosis = structkit.diagnose(str(EXAMPLES / "patient_record.json"), engine=FakeEngine(messy))
     codes = [d.code for d in diagnosis.differential]
     assert len(codes) == len(set(codes))  # the duplicate is dropped
-    assert codes[:2] == [_enum_codes()[0], _enum_codes()[2]]  # the model's two, re-sorted
+    assert codes[:2] == [_enum_codes()[2], _enum_codes()[0]]  # the model's order, once each
     likelihoods = [d.likelihood for d in diagnosis.differential]
-    assert likelihoods[0] == 0.9 and likelihoods == sorted(likelihoods, reverse=True)
-    assert any("re-sorted" in note for note in diagnosis.consistency)
+    assert likelihoods == sorted(likelihoods, reverse=True)  # code's, capped: never increasing
 
 
 def test_the_models_insufficient_claim_is_noted_and_the_invariant_holds():

@@ -212,18 +212,21 @@ def _model_first(
     small model names it, so a short answer (or a claim of insufficient information) reorders
     the differential but never empties it. Measured on the real-record benchmark, letting the
     model drop candidates cut recall@5 from the code's 0.34 to 0.09 (README, Diagnosis).
+
+    Likelihoods are the code's evidence-based ones (as in the baseline), capped so they never
+    increase down the model's order: the default model's own numbers were noise (all 0.0 on the
+    README's record), while its order is what it is asked for.
     """
-    ranking = [(str(d["code"]), float(d["likelihood"])) for d in answer["differential"]]
+    order = [str(d["code"]) for d in answer["differential"]]
     if answer["insufficient_information"]:
         notes.append("the model judged the information insufficient; code's candidates kept")
-    named = {code for code, _ in ranking}
-    floor = min((likelihood for _, likelihood in ranking), default=1.0)
-    rest = sorted((c for c in candidates if c.code not in named), key=lambda c: (-c.weight, c.code))
-    for candidate in rest:
-        if len(ranking) >= _MAX_DIFFERENTIAL:
-            break
-        code_likelihood = round(candidate.weight / (candidate.weight + 2.0), 2)
-        ranking.append((candidate.code, min(code_likelihood, floor)))
+    weights = {c.code: round(c.weight / (c.weight + 2.0), 2) for c in candidates}
+    rest = sorted((c for c in candidates if c.code not in order), key=lambda c: (-c.weight, c.code))
+    ranking: list[tuple[str, float]] = []
+    cap = 1.0
+    for code in [*dict.fromkeys(order), *(c.code for c in rest)][:_MAX_DIFFERENTIAL]:
+        cap = min(weights.get(code, 0.0), cap)
+        ranking.append((code, cap))
     return ranking
 
 
