@@ -12,15 +12,15 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ._engine import Engine, GenerationRequest
+from ._draw import Draw, draw_until_valid
+from ._engine import Engine
 from ._errors import (
     ConfigurationError,
-    EngineRequestError,
     InputError,
     OutputError,
     OutputValidationError,
@@ -28,7 +28,6 @@ from ._errors import (
     StructkitError,
 )
 from ._outcome import Outcome, default_record_id
-from ._sampling import attempt_temperature, request_seed
 from ._task import Answers, Question, QuestionContext, Task
 from ._validate import validate_json
 from .adapters._load import load
@@ -42,15 +41,10 @@ CHAT_MARKUP_TOKENS = 64
 
 
 @dataclass
-class _Asked:
-    """One question of one record, and the valid answers drawn for it so far."""
+class _Asked(Draw):
+    """One question of one record (its ``key``), and the valid answers drawn for it so far."""
 
-    record_index: int
-    question: Question
-    budget: int
-    values: list[Any] = field(default_factory=list)
-    error: OutputError | None = None
-    reasoning: str | None = None
+    key: str = ""
 
 
 def _majority(values: list[Any]) -> tuple[Any, float]:
@@ -103,51 +97,29 @@ def run_questions(
         asked.extend(mine)
         outcome.questions = len(mine)
 
-    pending = list(range(len(asked)))
-    for attempt in range(1, max_attempts + 1):
-        if not pending:
-            break
-        temp = attempt_temperature(temperature, attempt=attempt, samples=samples)
-        slots = [(i, k) for i in pending for k in range(samples)]
-        requests = [
-            GenerationRequest(
-                messages=asked[i].question.messages,
-                json_schema=asked[i].question.json_schema,
-                max_tokens=asked[i].budget,
-                temperature=temp,
-                top_p=profile.top_p,
-                seed=request_seed(seed, index=i, attempt=attempt, sample=k),
-                thinking_budget=thinking_budget,
-            )
-            for i, k in slots
-        ]
-        completions = engine.generate(requests)
-        for (i, _), completion in zip(slots, completions, strict=True):
-            item = asked[i]
-            outcome = outcomes[item.record_index]
-            outcome.attempts = max(outcome.attempts, attempt)
-            outcome.prompt_tokens += completion.prompt_tokens
-            outcome.completion_tokens += completion.completion_tokens
-            try:
-                if completion.error is not None:
-                    raise EngineRequestError(
-                        f"engine error: {completion.error}",
-                        attempts=attempt,
-                        record_id=outcome.record_id,
-                    )
-                value, reasoning = validate_json(
-                    completion.text,
-                    schema=item.question.json_schema,
-                    finish_reason=completion.finish_reason,
-                    reasoning_model=profile.reasoning,
-                    attempts=attempt,
-                    record_id=outcome.record_id,
-                )
-                item.values.append(value)
-                item.reasoning = item.reasoning or reasoning
-            except OutputError as exc:
-                item.error = exc
-        pending = [i for i in pending if not asked[i].values]
+    def validate(
+        item: Draw, text: str, finish_reason: str | None, attempt: int, record_id: str
+    ) -> tuple[Any, str | None]:
+        return validate_json(
+            text,
+            schema=item.schema,
+            finish_reason=finish_reason,
+            reasoning_model=profile.reasoning,
+            attempts=attempt,
+            record_id=record_id,
+        )
+
+    draw_until_valid(
+        asked,
+        outcomes,
+        engine=engine,
+        validate=validate,
+        samples=samples,
+        max_attempts=max_attempts,
+        temperature=temperature,
+        thinking_budget=thinking_budget,
+        seed=seed,
+    )
 
     by_record: dict[int, list[_Asked]] = {}
     for item in asked:
@@ -175,7 +147,7 @@ def _plan(
             tokens=tokens,
             budget=room,
         )
-    return _Asked(index, question, budget)
+    return _Asked(index, question.messages, question.json_schema, budget, key=question.key)
 
 
 def _assemble(task: Task[M], outcome: Outcome[M], items: list[_Asked], mode: str) -> None:
@@ -185,11 +157,11 @@ def _assemble(task: Task[M], outcome: Outcome[M], items: list[_Asked], mode: str
     failures: dict[str, OutputError] = {}
     for item in items:
         if item.values:
-            values[item.question.key], share = _majority(item.values)
-            outcome.agreement[item.question.key] = share
+            values[item.key], share = _majority(item.values)
+            outcome.agreement[item.key] = share
             outcome.samples = max(outcome.samples, len(item.values))
         elif item.error is not None:
-            failures[item.question.key] = item.error
+            failures[item.key] = item.error
     thoughts = [item.reasoning for item in items if item.reasoning]
     outcome.reasoning = "\n\n".join(thoughts) if thoughts else None
     answers = Answers(values=values, failures=failures, asked=len(items), mode=mode)

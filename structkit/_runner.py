@@ -9,16 +9,16 @@ x506 over 10 retries doing that).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from ._ask import CHAT_MARKUP_TOKENS, run_questions
-from ._engine import Engine, GenerationRequest, Message
-from ._errors import ConfigurationError, EngineRequestError, InputError, OutputError
+from ._draw import Draw, draw_until_valid
+from ._engine import Engine
+from ._errors import ConfigurationError, InputError
 from ._outcome import Outcome, default_record_id
-from ._sampling import answer_budget, attempt_temperature, request_seed
+from ._sampling import answer_budget
 from ._task import Task
 from ._validate import validate_answer
 from ._vote import vote
@@ -28,18 +28,6 @@ from .adapters._render import fit_to_budget
 __all__ = ["Outcome", "run_task"]
 
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass
-class _Part:
-    """One request's worth of a record (a whole record, or one part of a split one)."""
-
-    record_index: int
-    messages: list[Message]
-    schema: dict[str, Any]
-    values: list[Any] = field(default_factory=list)
-    error: OutputError | None = None
-    reasoning: str | None = None
 
 
 def _record_budget(task: Task[Any], engine: Engine, answer_budget: int) -> int:
@@ -97,7 +85,7 @@ def run_task(
     record_budget = _record_budget(task, engine, budget)
 
     outcomes: list[Outcome[M]] = []
-    parts: list[_Part] = []
+    parts: list[Draw] = []
     for index, source in enumerate(records):
         rid = record_ids[index] if record_ids is not None else default_record_id(source, index)
         outcome: Outcome[M] = Outcome(record_id=rid)
@@ -116,67 +104,45 @@ def run_task(
             continue
         outcome.parts = len(pieces)
         parts.extend(
-            _Part(
+            Draw(
                 index,
                 task.prompt(text, profile=profile),
                 task.schema_for(piece, grounding=grounding),
+                budget,
             )
             for piece, text in pieces
         )
 
-    pending = list(range(len(parts)))
-    for attempt in range(1, max_attempts + 1):
-        if not pending:
-            break
-        temp = attempt_temperature(base_temperature, attempt=attempt, samples=samples)
-        slots = [(p, k) for p in pending for k in range(samples)]
-        requests = [
-            GenerationRequest(
-                messages=parts[p].messages,
-                json_schema=parts[p].schema,
-                max_tokens=budget,
-                temperature=temp,
-                top_p=profile.top_p,
-                seed=request_seed(seed, index=p, attempt=attempt, sample=k),
-                thinking_budget=thinking_budget,
-            )
-            for p, k in slots
-        ]
-        completions = engine.generate(requests)
-        for (p, _), completion in zip(slots, completions, strict=True):
-            part = parts[p]
-            outcome = outcomes[part.record_index]
-            outcome.attempts = max(outcome.attempts, attempt)
-            outcome.prompt_tokens += completion.prompt_tokens
-            outcome.completion_tokens += completion.completion_tokens
-            try:
-                if completion.error is not None:
-                    raise EngineRequestError(
-                        f"engine error: {completion.error}",
-                        attempts=attempt,
-                        record_id=outcome.record_id,
-                    )
-                value, reasoning = validate_answer(
-                    completion.text,
-                    output_model=task.output_model,
-                    schema=part.schema,
-                    finish_reason=completion.finish_reason,
-                    reasoning_model=profile.reasoning,
-                    attempts=attempt,
-                    record_id=outcome.record_id,
-                )
-                part.values.append(value)
-                part.reasoning = part.reasoning or reasoning
-            except OutputError as exc:
-                part.error = exc
-        pending = [p for p in pending if not parts[p].values]
+    def validate(
+        part: Draw, text: str, finish_reason: str | None, attempt: int, record_id: str
+    ) -> tuple[Any, str | None]:
+        return validate_answer(
+            text,
+            output_model=task.output_model,
+            schema=part.schema,
+            finish_reason=finish_reason,
+            reasoning_model=profile.reasoning,
+            attempts=attempt,
+            record_id=record_id,
+        )
 
+    draw_until_valid(
+        parts,
+        outcomes,
+        engine=engine,
+        validate=validate,
+        samples=samples,
+        max_attempts=max_attempts,
+        temperature=base_temperature,
+        thinking_budget=thinking_budget,
+        seed=seed,
+    )
     _collect(task, outcomes, parts)
     return outcomes
 
 
-def _collect(task: Task[M], outcomes: list[Outcome[M]], parts: list[_Part]) -> None:
-    by_record: dict[int, list[_Part]] = {}
+def _collect(task: Task[M], outcomes: list[Outcome[M]], parts: list[Draw]) -> None:
+    by_record: dict[int, list[Draw]] = {}
     for part in parts:
         by_record.setdefault(part.record_index, []).append(part)
     for index, record_parts in by_record.items():
