@@ -1,10 +1,19 @@
 """Benchmark section ``engines``: structkit on llama.cpp and on vLLM, and raw xllamacpp calls.
 
-Run through ``scripts/benchmark.py --sections engines [--engines llama.cpp,raw,vllm]``. The same
-records, prompts, grounded schemas and seeds go through every path, one attempt each (the share
-of records valid at the *first* attempt). Per path: cold start, time to the first answer, then
-per round records/s at batch 8 (the whole batch in one call) and at batch 1 (one call per record),
-valid share, completion tokens/s, and the peak RSS of the process and its children.
+Run through ``scripts/benchmark.py --sections engines [--engines llama.cpp,raw,vllm]
+[--workload questions,whole]``. The same records, prompts, schemas and seeds go through every
+path, one attempt each (the share of records valid at the *first* attempt). Per path: cold start,
+time to the first answer, then per round records/s at batch 8 (the whole batch in one call) and
+at batch 1 (one call per record), valid share, completion tokens/s, and the peak RSS of the
+process and its children.
+
+Two workloads: ``questions`` is ``structkit.diagnose`` as shipped (code finds the candidates, the
+model answers one small question per record) on distinct real records; ``whole`` is issue #16's
+workload (the old whole-record prompt and grounded schema on the example record).
+
+structkit on llama.cpp and raw xllamacpp share one server and run the *same* batch in each round,
+the order alternating between rounds (the second path finds the prompts in the slots' cache, so
+neither always profits); their ratio is taken per round.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 PATHS = ("llama.cpp", "raw", "vllm")
@@ -79,86 +89,100 @@ def _raw_llamacpp(engine: Any, requests: list[Any]) -> tuple[int, int]:
     return valid, tokens
 
 
+@dataclass(frozen=True)
+class Workload:
+    """What every path runs: the task structkit runs, and the same requests built by hand."""
+
+    name: str
+    title: str
+    task: Any
+    records: Callable[[int, int], list[Any]]
+    """``records(n, offset)``: n records; the same arguments give the same records."""
+    requests: Callable[[Any, list[Any]], list[Any]]
+    """``requests(engine, records)``: exactly the requests structkit sends for them."""
+
+
+def _structkit(engine: Any, workload: Workload, batch: list[Any]) -> tuple[int, int]:
+    from structkit._runner import run_task
+
+    outcomes = run_task(workload.task, batch, engine=engine, max_attempts=1)
+    return sum(o.ok for o in outcomes), sum(o.completion_tokens for o in outcomes)
+
+
+def _run(path: str, engine: Any, workload: Workload, batch: list[Any]) -> tuple[int, int]:
+    if path == "raw":
+        return _raw_llamacpp(engine, workload.requests(engine, batch))
+    return _structkit(engine, workload, batch)
+
+
+def _start(path: str, model: str | None, llama: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    if path == "vllm":
+        from structkit.engines import VLLMEngine
+
+        engine: Any = VLLMEngine(model)
+        _ = engine.llm
+        return engine, time.perf_counter() - started
+    if llama is not None:  # one llama.cpp server for both paths
+        return llama, llama.startup_seconds or 0.0
+    from structkit.engines import LlamaCppEngine
+
+    engine = LlamaCppEngine(model)
+    _ = engine.server
+    return engine, time.perf_counter() - started
+
+
 def bench_engines(
-    paths: list[str],
-    *,
-    rounds: int,
-    n: int,
-    singles: int,
-    model: str | None,
-    records: Callable[[int, int], list[dict[str, Any]]],
-    requests: Callable[..., list[Any]],
+    paths: list[str], *, rounds: int, n: int, singles: int, model: str | None, workload: Workload
 ) -> dict[str, dict[str, Any]]:
     """Figures per path (see the module docstring)."""
-    import structkit
-    from structkit._runner import run_task
     from structkit.evaluation._metrics import PeakMemory
 
-    results: dict[str, dict[str, Any]] = {}
-    llama: Any = None
-    for path in paths:
-        figures: dict[str, Any] = {"rps8": [], "rps1": [], "valid": [], "tps": []}
-        shared = False
+    results: dict[str, dict[str, Any]] = {
+        p: {"rps8": [], "rps1": [], "valid": [], "tps": []} for p in paths
+    }
+    groups = [[p for p in paths if p != "vllm"], [p for p in paths if p == "vllm"]]
+    for group in (g for g in groups if g):
+        llama: Any = None
         with PeakMemory() as memory:
-            started = time.perf_counter()
-            if path in ("llama.cpp", "raw"):
-                from structkit.engines import LlamaCppEngine
-
-                shared = llama is not None
-                engine = llama = llama or LlamaCppEngine(model)
-                _ = engine.server
-            else:
-                if llama is not None:
-                    llama.close()  # one model in memory at a time
-                    llama = None
-                from structkit.engines import VLLMEngine
-
-                engine = VLLMEngine(model)
-                _ = engine.llm
-            figures["start"] = time.perf_counter() - started
-            if path != "vllm" and shared:  # one llama.cpp server for both paths
-                figures["start"] = engine.startup_seconds or 0.0
-            first = time.perf_counter()
-            run_task(structkit.DIAGNOSIS, records(1, 900), engine=engine, max_attempts=1)
-            figures["first"] = time.perf_counter() - first
+            for path in group:
+                engine, results[path]["start"] = _start(path, model, llama)
+                llama = engine if path != "vllm" else None
+                first = time.perf_counter()
+                _run(path, engine, workload, workload.records(1, 900 + paths.index(path)))
+                results[path]["first"] = time.perf_counter() - first
             for round_ in range(rounds):
-                # Fresh records per path and round: no path finds its prompts in the slots' cache.
-                fresh = 100 * round_ + 10_000 * paths.index(path)
-                batch = records(n, fresh)
-                begun = time.perf_counter()
-                if path == "raw":
-                    valid, tokens = _raw_llamacpp(engine, requests(engine, batch))
-                else:
-                    outcomes = run_task(structkit.DIAGNOSIS, batch, engine=engine, max_attempts=1)
-                    valid = sum(o.ok for o in outcomes)
-                    tokens = sum(o.completion_tokens for o in outcomes)
-                seconds = time.perf_counter() - begun
-                figures["rps8"].append(n / seconds)
-                figures["valid"].append(valid / n)
-                figures["tps"].append(tokens / seconds)
-                begun = time.perf_counter()
-                for record in records(singles, fresh + 50):
-                    if path == "raw":
-                        _raw_llamacpp(engine, requests(engine, [record]))
-                    else:
-                        run_task(structkit.DIAGNOSIS, [record], engine=engine, max_attempts=1)
-                figures["rps1"].append(singles / (time.perf_counter() - begun))
-                print(
-                    f"  {path} round {round_ + 1}: {figures['rps8'][-1]:.3f} records/s, "
-                    f"{valid}/{n} valid",
-                    flush=True,
-                )
-            if path == "vllm":
-                engine.close()
-        figures["rss_gib"] = memory.peak_bytes / (1 << 30)
-        results[path] = figures
-    if llama is not None:
-        llama.close()
+                batch = workload.records(n, n * round_)
+                order = group if round_ % 2 == 0 else group[::-1]
+                for path in order:
+                    figures = results[path]
+                    begun = time.perf_counter()
+                    valid, tokens = _run(path, engine, workload, batch)
+                    seconds = time.perf_counter() - begun
+                    figures["rps8"].append(n / seconds)
+                    figures["valid"].append(valid / n)
+                    figures["tps"].append(tokens / seconds)
+                    print(
+                        f"  {workload.name} {path} round {round_ + 1}: {n / seconds:.3f} "
+                        f"records/s, {valid}/{n} valid",
+                        flush=True,
+                    )
+                for path in order:
+                    begun = time.perf_counter()
+                    for record in workload.records(singles, 500 + singles * round_):
+                        _run(path, engine, workload, [record])
+                    results[path]["rps1"].append(singles / (time.perf_counter() - begun))
+            engine.close()
+        for path in group:
+            results[path]["rss_gib"] = memory.peak_bytes / (1 << 30)
     return results
 
 
-def print_engines(results: dict[str, dict[str, Any]], *, n: int, rounds: int, singles: int) -> None:
-    print(f"\n## engines: diagnosis, {n} records per batch, {singles} at batch 1, {rounds} rounds,")
+def print_engines(
+    results: dict[str, dict[str, Any]], *, workload: Workload, n: int, rounds: int, singles: int
+) -> None:
+    print(f"\n## engines, workload {workload.name!r}: {workload.title}")
+    print(f"{n} records per batch, {singles} at batch 1, {rounds} rounds,")
     print("one attempt (valid = schema- and model-valid at the first attempt); " + host_line())
     print(
         "| path | records/s batch 8 | records/s batch 1 | valid | completion tokens/s "
@@ -176,7 +200,6 @@ def print_engines(results: dict[str, dict[str, Any]], *, n: int, rounds: int, si
             f"| {_fmt(f['tps'], 1)} | {f['start']:.1f} | {f['first']:.1f} | {f['rss_gib']:.2f} |"
         )
     if "raw" in results and "llama.cpp" in results:
-        ratio = statistics.mean(results["llama.cpp"]["rps8"]) / statistics.mean(
-            results["raw"]["rps8"]
-        )
-        print(f"structkit / raw xllamacpp (batch 8): {ratio:.2f}x")
+        pairs = zip(results["llama.cpp"]["rps8"], results["raw"]["rps8"], strict=True)
+        ratios = [a / b for a, b in pairs]
+        print(f"structkit / raw xllamacpp (batch 8, same batch per round): {_fmt(ratios, 2)}x")

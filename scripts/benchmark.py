@@ -23,7 +23,9 @@ Sections (``--sections``, comma-separated; printed as Markdown tables, in this o
                records, prompts and schemas (scripts/bench_engines.py): records/s at batch 8 and
                1, valid share at the first attempt, completion tokens/s, cold start, time to the
                first answer, peak RSS, and the host's CPU. ``--engines`` picks the paths (split a
-               long run by engine). Starts its own engines; runs last.
+               long run by engine); ``--workload`` picks ``questions`` (structkit.diagnose as
+               shipped, real records) and/or ``whole`` (issue #16's whole-record prompt).
+               Starts its own engines; runs last.
 
 ``--fake`` runs every section on structkit.FakeEngine: numbers are meaningless, the code paths
 are exercised (the real run is the lead's, on the default model).
@@ -351,6 +353,9 @@ def main() -> None:
     parser.add_argument("--fake", action="store_true", help="FakeEngine: smoke test only")
     parser.add_argument("--engines", default="llama.cpp,raw,vllm", help="paths of 'engines'")
     parser.add_argument("--singles", type=int, default=2, help="'engines': records at batch 1")
+    parser.add_argument(
+        "--workload", default="questions,whole", help="'engines': questions and/or whole"
+    )
     args = parser.parse_args()
     sections = [s for s in SECTIONS if s in set(args.sections.split(","))]
     unknown = set(args.sections.split(",")) - set(SECTIONS)
@@ -427,6 +432,73 @@ def main() -> None:
         _run_engines(args)
 
 
+def _real_records(n: int, offset: int = 0) -> list[Any]:
+    """Distinct real patient records (datasets/diagnosis_real), cycling when more are asked."""
+    lines = (ROOT / "datasets" / "diagnosis_real.jsonl").read_text().splitlines()
+    files = [json.loads(line)["input"] for line in lines if line.strip()]
+    return [
+        json.loads((ROOT / "datasets" / files[(offset + i) % len(files)]).read_text())
+        for i in range(n)
+    ]
+
+
+def _question_requests(engine: Any, records: list[Any]) -> list[Any]:
+    """The question-mode requests structkit sends for ``records`` at the first attempt."""
+    import structkit
+    from structkit._ask import CHAT_MARKUP_TOKENS
+    from structkit._sampling import request_seed
+    from structkit._task import QuestionContext
+    from structkit.adapters import load
+    from structkit.engines import GenerationRequest
+
+    profile, requests = engine.profile, []
+    context = QuestionContext(
+        mode="model",
+        grounding=True,
+        count_tokens=engine.count_tokens,
+        profile=profile,
+        max_prompt_tokens=profile.max_model_len - profile.max_tokens - CHAT_MARKUP_TOKENS,
+    )
+    task = structkit.DIAGNOSIS
+    assert task.questions is not None
+    for i, raw in enumerate(records):
+        for question in task.questions(load(raw, record_id=f"#{i}"), context):
+            requests.append(
+                GenerationRequest(
+                    messages=question.messages,
+                    json_schema=question.json_schema,
+                    max_tokens=question.max_tokens + profile.thinking_tokens,
+                    temperature=profile.temperature,
+                    top_p=profile.top_p,
+                    seed=request_seed(0, index=len(requests), attempt=1, sample=0),
+                )
+            )
+    return requests
+
+
+def _workloads() -> dict[str, Any]:
+    from bench_engines import Workload
+
+    import structkit
+
+    return {
+        "questions": Workload(
+            "questions",
+            "structkit.diagnose as shipped (one small question per record), real records",
+            structkit.DIAGNOSIS,
+            _real_records,
+            _question_requests,
+        ),
+        "whole": Workload(
+            "whole",
+            "issue #16's workload: the whole-record prompt and grounded schema, example record",
+            _classic_task(),
+            _records,
+            _requests,
+        ),
+    }
+
+
 def _run_engines(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_engines import PATHS, bench_engines, host_line, print_engines
@@ -434,17 +506,27 @@ def _run_engines(args: argparse.Namespace) -> None:
     paths = [p for p in args.engines.split(",") if p]
     if set(paths) - set(PATHS):
         raise SystemExit(f"--engines: choose from {', '.join(PATHS)}")
+    workloads = _workloads()
+    chosen = [w for w in args.workload.split(",") if w]
+    if set(chosen) - set(workloads):
+        raise SystemExit(f"--workload: choose from {', '.join(workloads)}")
     print(host_line(), flush=True)
-    results = bench_engines(
-        paths,
-        rounds=args.rounds,
-        n=args.records,
-        singles=args.singles,
-        model=args.model,
-        records=_records,
-        requests=_requests,
-    )
-    print_engines(results, n=args.records, rounds=args.rounds, singles=args.singles)
+    for name in chosen:
+        results = bench_engines(
+            paths,
+            rounds=args.rounds,
+            n=args.records,
+            singles=args.singles,
+            model=args.model,
+            workload=workloads[name],
+        )
+        print_engines(
+            results,
+            workload=workloads[name],
+            n=args.records,
+            rounds=args.rounds,
+            singles=args.singles,
+        )
 
 
 if __name__ == "__main__":
