@@ -138,17 +138,15 @@ class _Tally:
         state: bool | None,
         pointer: str,
         *,
-        values: tuple[str, str],
-        points: tuple[int, int],
+        yes: tuple[str, int],
+        no: tuple[str, int],
     ) -> None:
-        """A yes/no input the record states (``values`` and ``points`` are for yes, then no)."""
+        """A yes/no input the record states; ``yes`` and ``no`` are (value shown, points)."""
         if state is None:
             self.missing.append(name)
             return
-        pick = 0 if state else 1
-        self.inputs.append(
-            ScoreInput(name=name, value=values[pick], points=points[pick], pointers=[pointer])
-        )
+        value, points = yes if state else no
+        self.inputs.append(ScoreInput(name=name, value=value, points=points, pointers=[pointer]))
 
     def score(self, name: str, *, band: str, date: str) -> Score:
         return Score(
@@ -283,15 +281,15 @@ def _news2(vitals: dict[str, Measurement], date: str, context: VitalContext) -> 
         "air_or_oxygen",
         context.on_oxygen,
         context.oxygen_pointer,
-        values=("oxygen", "air"),
-        points=(2, 0),
+        yes=("oxygen", 2),
+        no=("air", 0),
     )
     tally.stated(
         "consciousness",
         context.alert,
         context.alert_pointer,
-        values=("alert", "CVPU"),
-        points=(0, 3),
+        yes=("alert", 0),
+        no=("CVPU", 3),
     )
     total = tally.total
     band = (
@@ -331,8 +329,8 @@ def qsofa(findings: Findings, context: VitalContext) -> Score:
         "altered_mentation",
         altered,
         context.alert_pointer,
-        values=("true", "false"),
-        points=(1, 0),
+        yes=("true", 1),
+        no=("false", 0),
     )
     return tally.score("qSOFA", band="positive" if tally.total >= 2 else "negative", date=date)
 
