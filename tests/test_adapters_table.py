@@ -705,7 +705,7 @@ def test_to_dataframe_round_trip_through_from_dataframe() -> None:
 
 def test_pointer_helpers_invert_each_other() -> None:
     assert parse_pointer(cell_pointer(7, "a;col=b=c")) == (7, "a;col=b=c")
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         parse_pointer("/entry/0")
 
 

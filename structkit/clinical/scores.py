@@ -22,6 +22,7 @@ from functools import partial
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .._errors import ConfigurationError
 from ..adapters._record import Record
 from .findings import Findings, Measurement
 
@@ -231,7 +232,7 @@ def news2_points(
             if value <= 39.0
             else 2
         )
-    raise ValueError(f"not a numeric NEWS2 parameter: {parameter}")
+    raise ConfigurationError(f"not a numeric NEWS2 parameter: {parameter}")
 
 
 _NEWS2_VITALS = ("respiratory_rate", "spo2", "systolic_bp", "heart_rate", "temperature")
