@@ -29,7 +29,6 @@ from ._record import Record, Section
 
 __all__ = ["FORMATS", "fit_to_budget", "render"]
 
-Format = Literal["json", "markdown", "csv", "kv", "text"]
 FORMATS: tuple[str, ...] = ("json", "markdown", "csv", "kv", "text")
 TokenCounter = Callable[[str], int]
 
