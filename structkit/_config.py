@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ._profiles import DEFAULT_MODEL
 
-__all__ = ["ENVIRONMENT", "EnvVar", "default_model", "env"]
+__all__ = ["ENVIRONMENT", "EnvVar", "default_model", "env", "gpus_hidden"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ ENVIRONMENT: dict[str, EnvVar] = {
         EnvVar("STRUCTKIT_CACHE_DIR", "where prepared models are kept"),
         EnvVar("STRUCTKIT_KV_CACHE_GIB", "vLLM on CPU: KV cache size in GiB"),
         EnvVar("STRUCTKIT_LLAMACPP_THREADS", "llama.cpp: threads (default: the usable cores)"),
+        EnvVar("CUDA_VISIBLE_DEVICES", "blank or -1 hides every GPU: engines are chosen as on CPU"),
     )
 }
 
@@ -51,3 +52,11 @@ def env(name: str) -> str | None:
 def default_model() -> str:
     """The model used when none is given: ``STRUCTKIT_MODEL``, else the packaged default."""
     return env("STRUCTKIT_MODEL") or DEFAULT_MODEL
+
+
+def gpus_hidden() -> bool:
+    """Whether ``CUDA_VISIBLE_DEVICES`` hides every GPU (set to blank or ``-1``).
+
+    Not read through :func:`env`: for CUDA a blank value is a setting (no GPU), not unset.
+    """
+    return os.environ.get("CUDA_VISIBLE_DEVICES") in ("", "-1")

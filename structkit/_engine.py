@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from ._profiles import ModelProfile
 
@@ -64,3 +64,38 @@ class Engine(Protocol):
     def count_tokens(self, text: str) -> int:
         """Number of tokens ``text`` takes for this model."""
         ...
+
+
+class _Model(Protocol):
+    """What names a model and counts its tokens, generating or not."""
+
+    @property
+    def model_name(self) -> str: ...
+
+    @property
+    def profile(self) -> ModelProfile: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+_Wrapped = TypeVar("_Wrapped", bound=_Model)
+
+
+class _EngineWrapper(Generic[_Wrapped]):
+    """An engine that stands for another: the model's name, profile and token count are the
+    wrapped engine's, so a wrapper that only changes how requests are generated (streams them,
+    records completions) writes ``generate`` alone."""
+
+    def __init__(self, engine: _Wrapped) -> None:
+        self._engine = engine
+
+    @property
+    def model_name(self) -> str:
+        return self._engine.model_name
+
+    @property
+    def profile(self) -> ModelProfile:
+        return self._engine.profile
+
+    def count_tokens(self, text: str) -> int:
+        return self._engine.count_tokens(text)

@@ -14,9 +14,8 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from ._engine import Completion, GenerationRequest
+from ._engine import Completion, GenerationRequest, _EngineWrapper, _Model
 from ._outcome import Outcome
-from ._profiles import ModelProfile
 from ._runner import run_task
 from ._task import Task, get_task
 from .engines._server_stream import StreamEvent
@@ -24,37 +23,18 @@ from .engines._server_stream import StreamEvent
 __all__ = ["StreamEvent", "stream_task"]
 
 
-class StreamingEngine(Protocol):
+class StreamingEngine(_Model, Protocol):
     """An engine that can stream one request (e.g. :class:`~structkit.ServerEngine`)."""
-
-    @property
-    def model_name(self) -> str: ...
-
-    @property
-    def profile(self) -> ModelProfile: ...
-
-    def count_tokens(self, text: str) -> int: ...
 
     def stream(self, request: GenerationRequest) -> Iterator[StreamEvent]: ...
 
 
-class _Tap:
+class _Tap(_EngineWrapper[StreamingEngine]):
     """Looks like a batch engine to the runner; streams each request and reports the deltas."""
 
     def __init__(self, engine: StreamingEngine, events: queue.Queue[Any]):
-        self._engine = engine
+        super().__init__(engine)
         self._events = events
-
-    @property
-    def model_name(self) -> str:
-        return self._engine.model_name
-
-    @property
-    def profile(self) -> ModelProfile:
-        return self._engine.profile
-
-    def count_tokens(self, text: str) -> int:
-        return self._engine.count_tokens(text)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
         done: list[Completion] = []

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from structkit._errors import ConfigurationError
 from structkit.adapters import load
 from structkit.clinical.findings import extract_findings
 from structkit.clinical.units import UnitError, convert
@@ -22,6 +23,10 @@ def test_units_are_converted_by_pint():
         convert(7.0, "mmol/L", "mg/dL")  # no molar mass: never guessed
     with pytest.raises(UnitError):
         convert(1, "kg", "mm[Hg]")
+    # In structkit's one error tree, and still the ValueError it was before.
+    with pytest.raises(ConfigurationError) as caught:
+        convert(1, "no-such-unit", "kg")
+    assert isinstance(caught.value, ValueError)
 
 
 def test_flat_record_findings_have_units_flags_and_pointers():

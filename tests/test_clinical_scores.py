@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from structkit._errors import ConfigurationError
 from structkit.adapters import load
 from structkit.clinical.findings import extract_findings, measurements_of
 from structkit.clinical.scores import (
@@ -89,6 +90,11 @@ def test_spo2_scale_2_on_air_and_on_oxygen():
         assert news2_points("spo2", value, scale_2=True, on_oxygen=True) == _lookup(
             _SCALE2_OXYGEN, value
         )
+
+
+def test_a_parameter_outside_the_chart_is_a_configuration_error():
+    with pytest.raises(ConfigurationError, match="not a numeric NEWS2 parameter"):
+        news2_points("blood_glucose", 5.0)
 
 
 def _record(vitals: dict[str, float], *, oxygen: bool, alert: bool, scale_2: bool) -> dict:

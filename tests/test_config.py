@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from structkit._config import ENVIRONMENT, default_model, env
+from structkit._config import ENVIRONMENT, default_model, env, gpus_hidden
 
 PACKAGE = Path(__file__).resolve().parent.parent / "structkit"
 
 
-def test_no_module_reads_a_structkit_variable_directly() -> None:
-    direct = re.compile(r"""os\.(environ(\.get)?|getenv)\s*[\[(]\s*["']STRUCTKIT_""")
+def test_no_module_reads_an_environment_variable_directly() -> None:
+    # Setting a default for a library structkit starts (os.environ.setdefault) is not a read.
+    read = re.compile(r"""os\.(environ\.get|getenv)\s*\(|os\.environ\s*\[|\bgetenv\s*\(""")
     offenders = [
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*.py")
-        if path.name != "_config.py" and direct.search(path.read_text(encoding="utf-8"))
+        if path.name != "_config.py" and read.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
 
@@ -39,3 +40,16 @@ def test_blank_is_unset_and_unknown_names_are_refused(monkeypatch: pytest.Monkey
     assert default_model() == "my-model"
     with pytest.raises(KeyError):
         env("STRUCTKIT_NO_SUCH_THING")
+
+
+@pytest.mark.parametrize(
+    ("value", "hidden"), [("", True), ("-1", True), ("0", False), ("0,1", False), (None, False)]
+)
+def test_a_blank_cuda_visible_devices_hides_the_gpus(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, hidden: bool
+) -> None:
+    if value is None:
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    else:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", value)
+    assert gpus_hidden() is hidden

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import structkit
+from structkit._errors import ConfigurationError, DatasetError
 from structkit._runner import Outcome
 from structkit.adapters import load, render
 from structkit.engines._base import Completion, GenerationRequest
@@ -45,6 +46,7 @@ from structkit.evaluation import (
 )
 from structkit.evaluation._cli import add_eval_parser, run_eval
 from structkit.evaluation._metrics import phrase_in
+from structkit.evaluation.cuad import parse_span_list
 from structkit.tasks._questions import MEANINGS
 from structkit.tasks._statement import _index
 from structkit.tasks.clauses import MAX_CLAUSES, Clause, ClauseExtraction
@@ -161,15 +163,19 @@ def first_items(task: str, n: int) -> list[DatasetItem]:
 def test_mean_std_and_percentiles() -> None:
     assert mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)
     assert mean_std([5.0]) == (5.0, 0.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         mean_std([])
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 50) == 50.5
     assert percentile(values, 99) == pytest.approx(99.01)
     assert percentile([3.0, 1.0, 2.0, 4.0], 50) == 2.5
     assert percentile([7.0], 99) == 7.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         percentile([], 50)
+    with pytest.raises(ConfigurationError):
+        percentile([1.0], 101)
+    with pytest.raises(DatasetError):
+        parse_span_list("[1, 2]")
 
 
 # --------------------------------------------------------------------------- list fields

@@ -1,4 +1,7 @@
+import importlib
 import inspect
+
+import pytest
 
 import structkit
 import structkit._errors as errors
@@ -23,6 +26,60 @@ def test_public_functions_take_options_by_keyword_only():
         positional = [p for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
         assert len(positional) <= 2, func.__name__
         assert func.__doc__
+
+
+# The public packages: each one's __all__ is its API (engines and batch load lazily-imported
+# extras only when an engine or a job is started, so importing them here is cheap).
+PUBLIC_PACKAGES = (
+    "structkit",
+    "structkit.adapters",
+    "structkit.batch",
+    # clinical is a namespace: its modules are the API.
+    "structkit.clinical.candidates",
+    "structkit.clinical.condition_index",
+    "structkit.clinical.findings",
+    "structkit.clinical.icd10cm",
+    "structkit.clinical.ranges",
+    "structkit.clinical.scores",
+    "structkit.clinical.snomed_map",
+    "structkit.clinical.units",
+    "structkit.engines",
+    "structkit.evaluation",
+    "structkit.review",
+    "structkit.tasks",
+)
+
+
+def _public(package: str) -> list[tuple[str, object]]:
+    module = importlib.import_module(package)
+    return [(name, getattr(module, name)) for name in module.__all__]
+
+
+@pytest.mark.parametrize("package", PUBLIC_PACKAGES)
+def test_every_public_package_lists_importable_names_once(package: str) -> None:
+    names = importlib.import_module(package).__all__
+    assert len(names) == len(set(names)), package
+    for name, value in _public(package):
+        assert value is not None, f"{package}.{name}"
+
+
+@pytest.mark.parametrize("package", PUBLIC_PACKAGES)
+def test_every_public_function_takes_its_options_by_keyword_only(package: str) -> None:
+    # An option is a parameter with a default; the one exception is a function whose only
+    # parameter it is (``token_counter(model=None)``: the subject, not an option).
+    offenders = []
+    for name, value in _public(package):
+        if not inspect.isfunction(value):
+            continue
+        params = list(inspect.signature(value).parameters.values())
+        for param in params:
+            if (
+                len(params) > 1
+                and param.kind is param.POSITIONAL_OR_KEYWORD
+                and param.default is not param.empty
+            ):
+                offenders.append(f"{package}.{name}({param.name})")
+    assert offenders == []
 
 
 def test_import_does_not_load_vllm():

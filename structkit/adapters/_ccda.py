@@ -436,14 +436,15 @@ class _Entries:
 def _ccda_header(root: etree._Element, paths: _Paths) -> Section:
     """Document facts and the patient's gender and birth time; never names, ids, addresses."""
     entries = _Entries(paths, {})
+    # entries.add skips an empty text, so an element without a value adds nothing.
     title = _v3(root, "v3:title")
-    if title is not None and _squeeze(_own_text(title)):
+    if title is not None:
         entries.add("Title", _squeeze(_own_text(title)), title)
     code = _v3(root, "v3:code")
     if code is not None:
         entries.add("Document type", entries.concept(code), code)
     time = _v3(root, "v3:effectiveTime")
-    if time is not None and time.get("value"):
+    if time is not None:
         entries.add("Effective time", time.get("value") or "", time, "value")
     patient = _v3(root, "v3:recordTarget/v3:patientRole/v3:patient")
     if patient is not None:
@@ -451,7 +452,7 @@ def _ccda_header(root: etree._Element, paths: _Paths) -> Section:
         if gender is not None:
             entries.add("Gender", entries.concept(gender), gender)
         birth = _v3(patient, "v3:birthTime")
-        if birth is not None and birth.get("value"):
+        if birth is not None:
             entries.add("Birth time", birth.get("value") or "", birth, "value")
     return Section(title="Document", values=entries.values)
 

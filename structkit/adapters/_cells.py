@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from .._errors import RecordParseError
+from .._errors import ConfigurationError, RecordParseError
 from ._record import Section, Value
 
 KIND = "table"
@@ -37,7 +37,7 @@ def parse_pointer(pointer: str) -> tuple[int, str]:
     """
     match = _POINTER_RE.fullmatch(pointer)
     if match is None:
-        raise ValueError(f"not a table pointer: {pointer!r}")
+        raise ConfigurationError(f"not a table pointer: {pointer!r}")
     return int(match.group(1)), match.group(2)
 
 

@@ -29,7 +29,6 @@ from ._record import Record, Section
 
 __all__ = ["FORMATS", "fit_to_budget", "render"]
 
-Format = Literal["json", "markdown", "csv", "kv", "text"]
 FORMATS: tuple[str, ...] = ("json", "markdown", "csv", "kv", "text")
 TokenCounter = Callable[[str], int]
 
@@ -60,12 +59,7 @@ def _render_json(record: Record) -> str:
                 if value.key in items:
                     prev = items[value.key]
                     items[value.key] = (
-                        [*prev, value.text]
-                        if isinstance(prev, list)
-                        else [
-                            prev,
-                            value.text,
-                        ]
+                        [*prev, value.text] if isinstance(prev, list) else [prev, value.text]
                     )
                 else:
                     items[value.key] = value.text
@@ -87,57 +81,60 @@ def _one_line(text: str) -> str:
     return text.replace("\r", " ").replace("\n", " \\n ")
 
 
-def _render_markdown(record: Record) -> str:
-    parts: list[str] = []
-    meta = _meta_line(record)
-    if meta:
-        parts.append(f"({meta})")
-    for section in record.sections:
-        lines = [f"## {_one_line(section.title)}"]
-        if section.is_table:
-            lines.append("| " + " | ".join(_md_cell(c) for c in section.columns) + " |")
-            lines.append("|" + "---|" * len(section.columns))
-            for row in section.rows:
-                lines.append("| " + " | ".join(_md_cell(c.text) for c in row) + " |")
-        else:
-            lines.extend(f"- {_one_line(v.key)}: {_one_line(v.text)}" for v in section.values)
-        parts.append("\n".join(lines))
+def _sections_text(record: Record, *, meta: str, section: Callable[[Section], str]) -> str:
+    """The layout the line formats share: the meta line (``meta`` wraps it, ``{}`` for the line),
+    then each section as ``section`` writes it, a blank line apart."""
+    line = _meta_line(record)
+    parts = [meta.format(line)] if line else []
+    parts.extend(section(s) for s in record.sections)
     return "\n\n".join(parts)
+
+
+def _markdown_section(section: Section) -> str:
+    lines = [f"## {_one_line(section.title)}"]
+    if section.is_table:
+        lines.append("| " + " | ".join(_md_cell(c) for c in section.columns) + " |")
+        lines.append("|" + "---|" * len(section.columns))
+        for row in section.rows:
+            lines.append("| " + " | ".join(_md_cell(c.text) for c in row) + " |")
+    else:
+        lines.extend(f"- {_one_line(v.key)}: {_one_line(v.text)}" for v in section.values)
+    return "\n".join(lines)
+
+
+def _csv_section(section: Section) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if section.is_table:
+        writer.writerow(section.columns)
+        writer.writerows([c.text for c in row] for row in section.rows)
+    else:
+        writer.writerows((v.key, v.text) for v in section.values)
+    return f"# {_one_line(section.title)}\n{buffer.getvalue().rstrip()}"
+
+
+def _kv_section(section: Section) -> str:
+    lines = [f"[{_one_line(section.title)}]"]
+    if section.is_table:
+        lines.extend(
+            "; ".join(f"{_one_line(c.key)}={_one_line(c.text)}" for c in row)
+            for row in section.rows
+        )
+    else:
+        lines.extend(f"{_one_line(v.key)}: {_one_line(v.text)}" for v in section.values)
+    return "\n".join(lines)
+
+
+def _render_markdown(record: Record) -> str:
+    return _sections_text(record, meta="({})", section=_markdown_section)
 
 
 def _render_csv(record: Record) -> str:
-    parts: list[str] = []
-    meta = _meta_line(record)
-    if meta:
-        parts.append(f"# {meta}")
-    for section in record.sections:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        if section.is_table:
-            writer.writerow(section.columns)
-            writer.writerows([c.text for c in row] for row in section.rows)
-        else:
-            writer.writerows((v.key, v.text) for v in section.values)
-        parts.append(f"# {_one_line(section.title)}\n{buffer.getvalue().rstrip()}")
-    return "\n\n".join(parts)
+    return _sections_text(record, meta="# {}", section=_csv_section)
 
 
 def _render_kv(record: Record) -> str:
-    parts: list[str] = []
-    meta = _meta_line(record)
-    if meta:
-        parts.append(meta)
-    for section in record.sections:
-        lines = [f"[{_one_line(section.title)}]"]
-        if section.is_table:
-            lines.extend(
-                "; ".join(f"{_one_line(c.key)}={_one_line(c.text)}" for c in row)
-                for row in section.rows
-            )
-        else:
-            lines.extend(f"{_one_line(v.key)}: {_one_line(v.text)}" for v in section.values)
-        parts.append("\n".join(lines))
-    return "\n\n".join(parts)
+    return _sections_text(record, meta="{}", section=_kv_section)
 
 
 def _render_text(record: Record) -> str:

@@ -36,17 +36,15 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from .._errors import ConfigurationError, RecordParseError, UnsafeInputError
+from .._errors import RecordParseError, UnsafeInputError
 from ._record import Record, Section, Value
 from ._xml_safe import (
     MAX_BYTES,
     MAX_DEPTH,
     MAX_ELEMENTS,
-    _Limits,
-    _load,
-    _parse,
+    _parse_document,
     _Paths,
-    _refuse_declarations,
+    _read_document,
 )
 
 __all__ = ["XbrlFact", "concept_family", "looks_like_xbrl", "parse_xbrl", "read_xbrl_facts"]
@@ -283,18 +281,17 @@ def read_xbrl_facts(
         RecordParseError: malformed XML, not XBRL, no such file.
         UnsafeInputError: DOCTYPE/ENTITY, XInclude, over the size, depth or element limits.
     """
-    if min(max_bytes, max_depth, max_elements) < 1:
-        raise ConfigurationError("max_bytes, max_depth and max_elements must be positive")
-    data, forced, rid = _load(source, record_id, max_bytes)
+    data, forced, rid = _read_document(
+        source, record_id, max_bytes=max_bytes, max_depth=max_depth, max_elements=max_elements
+    )
     if data.startswith(_GZIP):
         data = _gunzip(data, max_bytes, rid)
-    if not data.strip():
-        raise RecordParseError("empty document", record_id=rid)
     # Some filing tools put a blank line before the XML declaration, which XML forbids.
-    if forced is None and data[:1] in (b"\n", b"\r", b" ", b"\t"):
+    if forced is None:
         data = data.lstrip(b" \t\r\n")
-    _refuse_declarations(data, forced, rid)
-    root = _parse(data, forced, _Limits(rid, max_depth, max_elements)).getroot()
+    root = _parse_document(
+        data, forced, rid, max_depth=max_depth, max_elements=max_elements
+    ).getroot()
     if not (root.tag == f"{{{_XBRLI}}}xbrl" or any(True for _ in root.iter("{*}header"))):
         raise RecordParseError(
             "neither an XBRL instance nor an inline XBRL document", record_id=rid

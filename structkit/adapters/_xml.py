@@ -7,7 +7,6 @@ import os
 
 from lxml import etree
 
-from .._errors import ConfigurationError, RecordParseError
 from ._ccda import _CLINICAL_DOCUMENT, _ccda_record
 from ._record import Record, Section, Value
 from ._xml_safe import (
@@ -15,13 +14,11 @@ from ._xml_safe import (
     MAX_DEPTH,
     MAX_ELEMENTS,
     _elements,
-    _Limits,
-    _load,
     _local,
     _own_text,
-    _parse,
+    _parse_document,
     _Paths,
-    _refuse_declarations,
+    _read_document,
     _squeeze,
 )
 
@@ -108,14 +105,12 @@ def parse_xml(
             nesting deeper than ``max_depth`` (lxml itself stops at 256) or more than
             ``max_elements`` elements.
     """
-    if min(max_bytes, max_depth, max_elements) < 1:
-        raise ConfigurationError("max_bytes, max_depth and max_elements must be positive")
-    data, forced, rid = _load(source, record_id, max_bytes)
-    if not data.strip():
-        raise RecordParseError("empty document", record_id=rid)
-    _refuse_declarations(data, forced, rid)
-    tree = _parse(data, forced, _Limits(rid, max_depth, max_elements))
-    root = tree.getroot()
+    data, forced, rid = _read_document(
+        source, record_id, max_bytes=max_bytes, max_depth=max_depth, max_elements=max_elements
+    )
+    root = _parse_document(
+        data, forced, rid, max_depth=max_depth, max_elements=max_elements
+    ).getroot()
     paths = _Paths()
     if root.tag == _CLINICAL_DOCUMENT:
         return _ccda_record(root, paths, rid)

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from .._errors import InputError, RecordParseError, UnsafeInputError
+from .._errors import ConfigurationError, InputError, RecordParseError, UnsafeInputError
 from ._source import read_source
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -217,6 +217,34 @@ def _refuse_dtd(tree: etree._ElementTree, record_id: str) -> None:
         raise UnsafeInputError(
             "document type (DOCTYPE) declarations are not allowed", record_id=record_id
         )
+
+
+def _read_document(
+    source: str | bytes | os.PathLike[str],
+    record_id: str | None,
+    *,
+    max_bytes: int,
+    max_depth: int,
+    max_elements: int,
+) -> tuple[bytes, str | None, str]:
+    """(bytes, encoding the parser must use or None to detect, record id), limits checked.
+
+    Apart from :func:`_parse_document` so a reader can undo a transport encoding (gzip) between.
+    """
+    if min(max_bytes, max_depth, max_elements) < 1:
+        raise ConfigurationError("max_bytes, max_depth and max_elements must be positive")
+    return _load(source, record_id, max_bytes)
+
+
+def _parse_document(
+    data: bytes, forced: str | None, record_id: str, *, max_depth: int, max_elements: int
+) -> etree._ElementTree:
+    """The one safe path every XML reader takes: empty input and declarations refused, then a
+    hardened parse under the depth and element limits."""
+    if not data.strip():
+        raise RecordParseError("empty document", record_id=record_id)
+    _refuse_declarations(data, forced, record_id)
+    return _parse(data, forced, _Limits(record_id, max_depth, max_elements))
 
 
 def _local(tag: str) -> str:

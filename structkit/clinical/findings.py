@@ -142,10 +142,12 @@ def _iso(date: str) -> str:
     return f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}" if len(digits) >= 8 else ""
 
 
-def _in_canonical(raw: _Raw) -> float:
+def _in_canonical(raw: _Raw, number: float) -> float:
+    """``number`` (the value or a range limit, in the record's unit) in the measure's unit,
+    rounded to 3 decimals."""
     m = raw.measure
     unit = raw.unit or m.unit  # a flat record without a unit: the measure's usual unit
-    return convert(raw.number, unit, m.unit, molar_mass_g_per_mol=m.molar_mass)
+    return round(convert(number, unit, m.unit, molar_mass_g_per_mol=m.molar_mass), 3)
 
 
 def _flag(value: float, low: float | None, high: float | None, m: Measure) -> Flag:
@@ -163,27 +165,9 @@ def _flag(value: float, low: float | None, high: float | None, m: Measure) -> Fl
 def _finish(raw: _Raw, unreadable: list[str]) -> Measurement | None:
     m = raw.measure
     try:
-        value = round(_in_canonical(raw), 3)
-        low = (
-            round(
-                convert(
-                    raw.range_low, raw.unit or m.unit, m.unit, molar_mass_g_per_mol=m.molar_mass
-                ),
-                3,
-            )
-            if raw.range_low is not None
-            else None
-        )
-        high = (
-            round(
-                convert(
-                    raw.range_high, raw.unit or m.unit, m.unit, molar_mass_g_per_mol=m.molar_mass
-                ),
-                3,
-            )
-            if raw.range_high is not None
-            else None
-        )
+        value = _in_canonical(raw, raw.number)
+        low = None if raw.range_low is None else _in_canonical(raw, raw.range_low)
+        high = None if raw.range_high is None else _in_canonical(raw, raw.range_high)
     except UnitError:
         unreadable.append(raw.pointer)
         return None

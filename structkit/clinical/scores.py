@@ -18,9 +18,11 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .._errors import ConfigurationError
 from ..adapters._record import Record
 from .findings import Findings, Measurement
 
@@ -83,6 +85,84 @@ class VitalContext:
     alert_pointer: str = ""
     scale_2: bool = False  # only when the record prescribes it
     scale_pointer: str = ""
+
+
+# --------------------------------------------------------------------------------- inputs
+
+
+_Criterion = tuple[str, Callable[[float], bool], str]
+"""(parameter, test on its value, the rule as written in the source paper)."""
+
+
+class _Tally:
+    """The inputs one score has read so far and, in order, the ones the record lacks.
+
+    Every score lists an absent parameter in ``missing`` and scores it nothing, so the total is
+    a lower bound rather than an estimate; this keeps that rule in one place.
+    """
+
+    def __init__(self) -> None:
+        self.inputs: list[ScoreInput] = []
+        self.missing: list[str] = []
+
+    def measured(
+        self,
+        parameter: str,
+        m: Measurement | None,
+        *,
+        name: str,
+        points: Callable[[float], int | bool],
+    ) -> None:
+        """A measured input; ``points`` maps its value to points (a met criterion is True: 1)."""
+        if m is None:
+            self.missing.append(parameter)
+            return
+        self.inputs.append(
+            ScoreInput(
+                name=name,
+                value=f"{m.value:g} {m.unit}",
+                points=int(points(m.value)),
+                pointers=m.pointers,
+            )
+        )
+
+    def threshold(self, sources: dict[str, Measurement], criteria: tuple[_Criterion, ...]) -> None:
+        """One point for each criterion the measured value meets."""
+        for parameter, test, rule in criteria:
+            self.measured(
+                parameter, sources.get(parameter), name=f"{parameter} {rule}", points=test
+            )
+
+    def stated(
+        self,
+        name: str,
+        state: bool | None,
+        pointer: str,
+        *,
+        yes: tuple[str, int],
+        no: tuple[str, int],
+    ) -> None:
+        """A yes/no input the record states; ``yes`` and ``no`` are (value shown, points)."""
+        if state is None:
+            self.missing.append(name)
+            return
+        value, points = yes if state else no
+        self.inputs.append(ScoreInput(name=name, value=value, points=points, pointers=[pointer]))
+
+    def score(self, name: str, *, band: str, date: str) -> Score:
+        return Score(
+            name=name,
+            value=self.total,
+            band=band,
+            inputs=self.inputs,
+            missing=self.missing,
+            complete=not self.missing,
+            date=date,
+        )
+
+    @property
+    def total(self) -> int:
+        return sum(i.points for i in self.inputs)
 
 
 # --------------------------------------------------------------------------------- NEWS2
@@ -152,7 +232,7 @@ def news2_points(
             if value <= 39.0
             else 2
         )
-    raise ValueError(f"not a numeric NEWS2 parameter: {parameter}")
+    raise ConfigurationError(f"not a numeric NEWS2 parameter: {parameter}")
 
 
 _NEWS2_VITALS = ("respiratory_rate", "spo2", "systolic_bp", "heart_rate", "temperature")
@@ -185,143 +265,84 @@ def news2(findings: Findings, context: VitalContext) -> Score:
 
 
 def _news2(vitals: dict[str, Measurement], date: str, context: VitalContext) -> Score:
-    inputs: list[ScoreInput] = []
-    missing: list[str] = []
+    tally = _Tally()
     for parameter in _NEWS2_VITALS:
-        m = vitals.get(parameter)
-        if m is None:
-            missing.append(parameter)
-            continue
-        points = news2_points(
-            parameter, m.value, on_oxygen=bool(context.on_oxygen), scale_2=context.scale_2
+        tally.measured(
+            parameter,
+            vitals.get(parameter),
+            name=f"{parameter} (scale 2)" if parameter == "spo2" and context.scale_2 else parameter,
+            points=partial(
+                news2_points,
+                parameter,
+                on_oxygen=bool(context.on_oxygen),
+                scale_2=context.scale_2,
+            ),
         )
-        name = f"{parameter} (scale 2)" if parameter == "spo2" and context.scale_2 else parameter
-        inputs.append(
-            ScoreInput(name=name, value=f"{m.value:g} {m.unit}", points=points, pointers=m.pointers)
-        )
-    if context.on_oxygen is None:
-        missing.append("air_or_oxygen")
-    else:
-        inputs.append(
-            ScoreInput(
-                name="air_or_oxygen",
-                value="oxygen" if context.on_oxygen else "air",
-                points=2 if context.on_oxygen else 0,
-                pointers=[context.oxygen_pointer],
-            )
-        )
-    if context.alert is None:
-        missing.append("consciousness")
-    else:
-        inputs.append(
-            ScoreInput(
-                name="consciousness",
-                value="alert" if context.alert else "CVPU",
-                points=0 if context.alert else 3,
-                pointers=[context.alert_pointer],
-            )
-        )
-    total = sum(i.points for i in inputs)
+    tally.stated(
+        "air_or_oxygen",
+        context.on_oxygen,
+        context.oxygen_pointer,
+        yes=("oxygen", 2),
+        no=("air", 0),
+    )
+    tally.stated(
+        "consciousness",
+        context.alert,
+        context.alert_pointer,
+        yes=("alert", 0),
+        no=("CVPU", 3),
+    )
+    total = tally.total
     band = (
         "high"
         if total >= 7
         else "medium"
         if total >= 5
         else "low-medium"
-        if any(i.points == 3 for i in inputs)
+        if any(i.points == 3 for i in tally.inputs)
         else "low"
     )
-    return Score(
-        name="NEWS2",
-        value=total,
-        band=band,
-        inputs=inputs,
-        missing=missing,
-        complete=not missing,
-        date=date,
-    )
+    return tally.score("NEWS2", band=band, date=date)
 
 
 # --------------------------------------------------------------------------------- qSOFA, SIRS
 
 
+_QSOFA: tuple[_Criterion, ...] = (
+    ("respiratory_rate", lambda v: v >= 22, ">= 22/min"),
+    ("systolic_bp", lambda v: v <= 100, "<= 100 mm Hg"),
+)
+_SIRS: tuple[_Criterion, ...] = (
+    ("temperature", lambda v: v > 38.0 or v < 36.0, "> 38 or < 36 °C"),
+    ("heart_rate", lambda v: v > 90, "> 90/min"),
+    ("respiratory_rate", lambda v: v > 20, "> 20/min"),
+    ("wbc", lambda v: v > 12.0 or v < 4.0, "> 12 or < 4 x10^9/L"),
+)
+
+
 def qsofa(findings: Findings, context: VitalContext) -> Score:
+    """qSOFA of the latest set of vital signs; altered mentation is the context's ``alert``."""
     vitals, date = _vital_set(findings)
-    inputs, missing = [], []
-    checks: tuple[tuple[str, Callable[[float], bool], str], ...] = (
-        ("respiratory_rate", lambda v: v >= 22, ">= 22/min"),
-        ("systolic_bp", lambda v: v <= 100, "<= 100 mm Hg"),
+    tally = _Tally()
+    tally.threshold(vitals, _QSOFA)
+    altered = None if context.alert is None else not context.alert
+    tally.stated(
+        "altered_mentation",
+        altered,
+        context.alert_pointer,
+        yes=("true", 1),
+        no=("false", 0),
     )
-    for parameter, test, rule in checks:
-        m = vitals.get(parameter)
-        if m is None:
-            missing.append(parameter)
-        else:
-            inputs.append(
-                ScoreInput(
-                    name=f"{parameter} {rule}",
-                    value=f"{m.value:g} {m.unit}",
-                    points=int(test(m.value)),
-                    pointers=m.pointers,
-                )
-            )
-    if context.alert is None:
-        missing.append("altered_mentation")
-    else:
-        inputs.append(
-            ScoreInput(
-                name="altered_mentation",
-                value=str(not context.alert).lower(),
-                points=int(not context.alert),
-                pointers=[context.alert_pointer],
-            )
-        )
-    total = sum(i.points for i in inputs)
-    return Score(
-        name="qSOFA",
-        value=total,
-        band="positive" if total >= 2 else "negative",
-        inputs=inputs,
-        missing=missing,
-        complete=not missing,
-        date=date,
-    )
+    return tally.score("qSOFA", band="positive" if tally.total >= 2 else "negative", date=date)
 
 
 def sirs(findings: Findings) -> Score:
+    """SIRS of the latest set of vital signs and the latest white cell count."""
     vitals, date = _vital_set(findings)
     wbc = findings.latest("wbc")
-    sources = {**vitals, **({"wbc": wbc} if wbc else {})}
-    inputs, missing = [], []
-    criteria: tuple[tuple[str, Callable[[float], bool], str], ...] = (
-        ("temperature", lambda v: v > 38.0 or v < 36.0, "> 38 or < 36 °C"),
-        ("heart_rate", lambda v: v > 90, "> 90/min"),
-        ("respiratory_rate", lambda v: v > 20, "> 20/min"),
-        ("wbc", lambda v: v > 12.0 or v < 4.0, "> 12 or < 4 x10^9/L"),
-    )
-    for parameter, test, rule in criteria:
-        m = sources.get(parameter)
-        if m is None:
-            missing.append(parameter)
-        else:
-            inputs.append(
-                ScoreInput(
-                    name=f"{parameter} {rule}",
-                    value=f"{m.value:g} {m.unit}",
-                    points=int(test(m.value)),
-                    pointers=m.pointers,
-                )
-            )
-    total = sum(i.points for i in inputs)
-    return Score(
-        name="SIRS",
-        value=total,
-        band="met" if total >= 2 else "not met",
-        inputs=inputs,
-        missing=missing,
-        complete=not missing,
-        date=date,
-    )
+    tally = _Tally()
+    tally.threshold({**vitals, **({"wbc": wbc} if wbc else {})}, _SIRS)
+    return tally.score("SIRS", band="met" if tally.total >= 2 else "not met", date=date)
 
 
 # --------------------------------------------------------------------------------- context

@@ -13,6 +13,8 @@ import functools
 import re
 from typing import Any
 
+from .._errors import ConfigurationError
+
 __all__ = ["UnitError", "convert", "pint_unit"]
 
 # UCUM (and common free-text) spellings -> pint expressions. Only spellings seen in FHIR / C-CDA
@@ -66,8 +68,9 @@ _UCUM_TO_PINT = {
 }
 
 
-class UnitError(ValueError):
-    """A unit pint does not know, or one that cannot be converted to the wanted unit."""
+class UnitError(ConfigurationError):
+    """A unit pint does not know, or one that cannot be converted to the wanted unit (a
+    ``ValueError`` too, through :class:`~structkit.ConfigurationError`)."""
 
 
 @functools.cache

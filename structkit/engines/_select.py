@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._config import default_model, env
+from .._config import default_model, env, gpus_hidden
 from .._errors import ConfigurationError
 from .._profiles import DEFAULT_MODEL
 
@@ -40,7 +40,7 @@ def _normalized(name: str) -> str:
 
 def has_gpu() -> bool:
     """True when an NVIDIA GPU is visible (checked without importing torch)."""
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+    if gpus_hidden():
         return False
     gpus = Path("/proc/driver/nvidia/gpus")
     return (gpus.is_dir() and any(gpus.iterdir())) or shutil.which("nvidia-smi") is not None

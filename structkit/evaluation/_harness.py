@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._engine import Completion, Engine, GenerationRequest
+from .._engine import Completion, Engine, GenerationRequest, _EngineWrapper
 from .._errors import ConfigurationError, DatasetError
-from .._profiles import ModelProfile
 from .._runner import Outcome, run_task
 from .._task import Task, get_task
 from ._metrics import (
@@ -298,28 +297,17 @@ class Evaluation:
 # --------------------------------------------------------------------------- evaluation
 
 
-class _Recorder:
+class _Recorder(_EngineWrapper[Engine]):
     """Engine wrapper that keeps every completion (for format compliance and TTFT)."""
 
     def __init__(self, engine: Engine):
-        self._engine = engine
+        super().__init__(engine)
         self.completions: list[Completion] = []
-
-    @property
-    def model_name(self) -> str:
-        return self._engine.model_name
-
-    @property
-    def profile(self) -> ModelProfile:
-        return self._engine.profile
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
         completions = self._engine.generate(requests)
         self.completions.extend(completions)
         return completions
-
-    def count_tokens(self, text: str) -> int:
-        return self._engine.count_tokens(text)
 
 
 def _default_engine(model: str | None) -> Engine:

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from .._errors import ConfigurationError
 from .._runner import Outcome
 from .._validate import split_reasoning, strict_json_loads
 from ..tasks.clauses import CLAUSE_TYPES, normalize_date
@@ -60,7 +61,7 @@ _NON_WORD = re.compile(r"[\W_]+")
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for a single value). Raises on no values."""
     if not values:
-        raise ValueError("mean_std of no values")
+        raise ConfigurationError("mean_std of no values")
     std = statistics.stdev(values) if len(values) > 1 else 0.0
     return statistics.fmean(values), std
 
@@ -69,9 +70,9 @@ def percentile(values: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0-100), interpolating linearly between order statistics
     (NumPy's default). Raises on no values."""
     if not values:
-        raise ValueError("percentile of no values")
+        raise ConfigurationError("percentile of no values")
     if not 0 <= q <= 100:
-        raise ValueError("q must be between 0 and 100")
+        raise ConfigurationError("q must be between 0 and 100")
     ordered = sorted(values)
     rank = (len(ordered) - 1) * q / 100
     low, high = math.floor(rank), math.ceil(rank)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from .._errors import DatasetError
 from ..tasks.clauses import CLAUSE_TYPES, _squash, _SquashedText, locate_span
 
 __all__ = [
@@ -101,19 +102,19 @@ def parse_span_list(cell: str) -> list[str]:
     """Parse a context cell (a Python list literal of strings) safely; ``""`` is no spans.
 
     Raises:
-        ValueError: the cell is not a list of strings (or is too long to parse).
+        DatasetError: the cell is not a list of strings (or is too long to parse).
     """
     cell = cell.strip()
     if not cell:
         return []
     if len(cell) > MAX_CELL:
-        raise ValueError(f"context cell longer than {MAX_CELL} characters")
+        raise DatasetError(f"context cell longer than {MAX_CELL} characters")
     try:
         value = ast.literal_eval(cell)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
-        raise ValueError(f"context cell is not a Python list literal: {exc}") from None
+        raise DatasetError(f"context cell is not a Python list literal: {exc}") from None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError("context cell is not a list of strings")
+        raise DatasetError("context cell is not a list of strings")
     return value
 
 
@@ -138,7 +139,7 @@ def _pick_row(rows: list[dict[str, str]], contract: str) -> dict[str, str]:
         return found[0]
     names = ", ".join(repr(r.get("Filename", "")) for r in rows[:10])
     how = "matches several rows" if found else "matches no row"
-    raise ValueError(f"contract {contract!r} {how} of the CUAD file (rows: {names}...)")
+    raise DatasetError(f"contract {contract!r} {how} of the CUAD file (rows: {names}...)")
 
 
 def _answer_column(row: dict[str, str], category: str) -> str:
@@ -164,7 +165,7 @@ def load_gold(
             to whitespace) so they can be scored by offsets.
 
     Raises:
-        ValueError: no single row matches ``contract``, or a context cell is malformed.
+        DatasetError: no single row matches ``contract``, or a context cell is malformed.
     """
     rows = read_master_clauses(csv_path)
     row = _pick_row(rows, contract)

@@ -10,8 +10,10 @@ all from grounded cells.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
@@ -21,13 +23,15 @@ from ._financial_models import (
     METRICS,
     Financials,
     Flag,
+    Growth,
     LineItem,
     MappedBy,
     PeriodCashFlow,
+    PeriodRatios,
 )
 from ._identities import Values, _Amount, _block_flags, _check_identities
 from ._lexicon import map_rows
-from ._statement import _Row, _Table, period_sort_key
+from ._statement import _Row, _Table, _units, period_sort_key
 
 __all__ = [
     "KEY_METRICS",
@@ -231,6 +235,69 @@ def _cash_flow(values: Values, periods: Sequence[str]) -> list[PeriodCashFlow]:
     return out
 
 
+# --------------------------------------------------------------------------- ratios and growth
+
+
+def _ratio(values: Values, top: str, bottom: str, period: str) -> float | None:
+    a, b = values.get((top, period)), values.get((bottom, period))
+    if a is None or b is None or b.value == 0:
+        return None
+    return float(a.value / b.value)
+
+
+def _ratios(values: Values, periods: Sequence[str]) -> list[PeriodRatios]:
+    out: list[PeriodRatios] = []
+    for p in periods:
+        ratios = PeriodRatios(
+            period=p,
+            gross_margin=_ratio(values, "gross_profit", "revenue", p),
+            operating_margin=_ratio(values, "operating_income", "revenue", p),
+            net_margin=_ratio(values, "net_income", "revenue", p),
+            current_ratio=_ratio(values, "total_current_assets", "total_current_liabilities", p),
+            debt_to_equity=_ratio(values, "total_liabilities", "shareholders_equity", p),
+            return_on_assets=_ratio(values, "net_income", "total_assets", p),
+            return_on_equity=_ratio(values, "net_income", "shareholders_equity", p),
+        )
+        if any(v is not None for k, v in ratios if k != "period"):
+            out.append(ratios)
+    return out
+
+
+GROWTH_METRICS = ("revenue", "net_income")
+
+
+def _growth(values: Values, periods: Sequence[str]) -> list[Growth]:
+    out: list[Growth] = []
+    for metric in GROWTH_METRICS:
+        for previous, current in itertools.pairwise(periods):
+            a, b = values.get((metric, previous)), values.get((metric, current))
+            if a is None or b is None:
+                continue
+            change = None if a.value == 0 else float((b.value - a.value) / abs(a.value))
+            out.append(
+                Growth(metric=metric, period=current, previous_period=previous, value=change)
+            )
+    return out
+
+
+def _chronological(periods: Sequence[str]) -> tuple[list[str], bool]:
+    """Periods oldest first, and whether that order is known (every header is a distinct date)."""
+    keys = [period_sort_key(p) for p in periods]
+    if len(periods) > 1 and all(k is not None for k in keys) and len(set(keys)) == len(keys):
+        order = sorted(range(len(periods)), key=lambda i: keys[i] or date.min)
+        return [periods[i] for i in order], True
+    return list(periods), len(periods) <= 1
+
+
+def _unordered_periods() -> Flag:
+    """The flag for periods whose order is unknown (see :func:`_chronological`)."""
+    return Flag(
+        kind="period_order",
+        source="table",
+        message="period headers are not all dates; growth is not computed",
+    )
+
+
 def analyze(
     record: Record,
     table: _Table,
@@ -240,22 +307,13 @@ def analyze(
     questions: int,
 ) -> Financials:
     """The result from placed rows: ratios, growth, cash flow, identity and subtotal checks."""
-    from ._statement import _units
-    from .financials import _chronological, _growth, _ratios
-
     currency, scale = _units(record, table)
     order = {m: i for i, m in enumerate(METRICS)}
     items = sorted(items, key=lambda i: order.get(i.metric, len(order)))
     values, flags = _values(items)
-    periods, ordered = _chronological(list(table.periods))
+    periods, ordered = _chronological(table.periods)
     if not ordered:
-        flags.append(
-            Flag(
-                kind="period_order",
-                source="table",
-                message="period headers are not all dates; growth is not computed",
-            )
-        )
+        flags.append(_unordered_periods())
     flags.extend(_check_identities(values, periods, "table"))
     if record.kind != "xbrl":
         for rows in table.rows:

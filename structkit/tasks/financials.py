@@ -33,15 +33,19 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import itertools
 from collections.abc import Iterable, Sequence
-from datetime import date
 from typing import Any, TypeVar
 
 from .._errors import ConfigurationError
 from .._task import Task
 from ..adapters._record import Record, Section
-from ._analysis import NotAStatementError
+from ._analysis import (
+    NotAStatementError,
+    _chronological,
+    _growth,
+    _ratios,
+    _unordered_periods,
+)
 from ._financial_models import (
     MAX_LABEL_CHARS,
     MAX_LINE_ITEMS,
@@ -257,60 +261,6 @@ def _model_values(grounded: Sequence[tuple[str, _Cell]]) -> tuple[Values, list[F
     return values, flags
 
 
-# --------------------------------------------------------------------------- ratios and growth
-
-
-def _ratio(values: Values, top: str, bottom: str, period: str) -> float | None:
-    a, b = values.get((top, period)), values.get((bottom, period))
-    if a is None or b is None or b.value == 0:
-        return None
-    return float(a.value / b.value)
-
-
-def _ratios(values: Values, periods: Sequence[str]) -> list[PeriodRatios]:
-    out: list[PeriodRatios] = []
-    for p in periods:
-        ratios = PeriodRatios(
-            period=p,
-            gross_margin=_ratio(values, "gross_profit", "revenue", p),
-            operating_margin=_ratio(values, "operating_income", "revenue", p),
-            net_margin=_ratio(values, "net_income", "revenue", p),
-            current_ratio=_ratio(values, "total_current_assets", "total_current_liabilities", p),
-            debt_to_equity=_ratio(values, "total_liabilities", "shareholders_equity", p),
-            return_on_assets=_ratio(values, "net_income", "total_assets", p),
-            return_on_equity=_ratio(values, "net_income", "shareholders_equity", p),
-        )
-        if any(v is not None for k, v in ratios if k != "period"):
-            out.append(ratios)
-    return out
-
-
-GROWTH_METRICS = ("revenue", "net_income")
-
-
-def _growth(values: Values, periods: Sequence[str]) -> list[Growth]:
-    out: list[Growth] = []
-    for metric in GROWTH_METRICS:
-        for previous, current in itertools.pairwise(periods):
-            a, b = values.get((metric, previous)), values.get((metric, current))
-            if a is None or b is None:
-                continue
-            change = None if a.value == 0 else float((b.value - a.value) / abs(a.value))
-            out.append(
-                Growth(metric=metric, period=current, previous_period=previous, value=change)
-            )
-    return out
-
-
-def _chronological(periods: list[str]) -> tuple[list[str], bool]:
-    """Periods oldest first, and whether that order is known (every header is a distinct date)."""
-    keys = [period_sort_key(p) for p in periods]
-    if len(periods) > 1 and all(k is not None for k in keys) and len(set(keys)) == len(keys):
-        order = sorted(range(len(periods)), key=lambda i: keys[i] or date.min)
-        return [periods[i] for i in order], True
-    return list(periods), len(periods) <= 1
-
-
 def _disagreements(items: Sequence[LineItem], chosen: dict[str, _Row]) -> list[Flag]:
     flags: list[Flag] = []
     seen: set[str] = set()
@@ -362,13 +312,7 @@ def verify_financials(value: Financials, record: Record) -> Financials:
     flags.extend(conflicts)
     periods, ordered = _chronological(table.periods)
     if not ordered:
-        flags.append(
-            Flag(
-                kind="period_order",
-                source="table",
-                message="period headers are not all dates; growth is not computed",
-            )
-        )
+        flags.append(_unordered_periods())
     table_values, chosen = _table_values(table)
     flags.extend(_disagreements(items, chosen))
     flags.extend(_check_identities(values, periods, "model"))
