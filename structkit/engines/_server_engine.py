@@ -26,6 +26,7 @@ from .._engine import Completion, GenerationRequest
 from .._errors import ConfigurationError, EngineUnavailableError, ModelNotFoundError
 from .._profiles import ModelProfile, profile_for
 from ._server_retry import _Retry
+from ._server_seeds import decide_seeds, host_has_gpu, seed_setting
 from ._server_stream import StreamEvent, _sse_data, _StreamState
 from ._server_wire import (
     _ERROR_CHARS,
@@ -57,6 +58,9 @@ class ServerInfo:
     max_model_len: int | None
     thinking_budget: bool | None
     """Whether ``thinking_token_budget`` is accepted (``None``: not a reasoning model)."""
+    seeds: bool = True
+    """Whether requests carry their own seed (see :mod:`structkit.engines._server_seeds`)."""
+    seeds_reason: str = ""
 
 
 class ServerEngine:
@@ -79,6 +83,10 @@ class ServerEngine:
             answers again.
         profile: model defaults; default ``structkit.profile_for(model)`` (then the served
             ``root`` path), with ``max_model_len`` lowered to the server's.
+        seeds: send each request's seed: ``True``, ``False``, or ``None``: the
+            ``STRUCTKIT_SERVER_SEEDS`` setting (auto, on, off; default auto: off for a vLLM
+            server on this GPU-less host, whose CPU engine dies on seeded requests).
+        transport: the ``httpx`` transport (default: TCP), e.g. ``httpx.MockTransport`` in tests.
     """
 
     def __init__(
@@ -94,6 +102,8 @@ class ServerEngine:
         max_backoff: float = 10.0,
         retry_window: float = 120.0,
         profile: ModelProfile | None = None,
+        seeds: bool | None = None,
+        transport: httpx.BaseTransport | None = None,
     ):
         if max_concurrency < 1 or max_retries < 0 or timeout <= 0:
             raise ConfigurationError("need max_concurrency >= 1, max_retries >= 0, timeout > 0")
@@ -112,7 +122,10 @@ class ServerEngine:
             limits=httpx.Limits(
                 max_connections=max_concurrency + 2, max_keepalive_connections=max_concurrency
             ),
+            transport=transport,
         )
+        self._seed_setting = seed_setting(seeds)
+        self._seeds: tuple[bool, str] | None = None
         self._model = model
         self._given_profile = profile
         self._profile: ModelProfile | None = profile
@@ -216,6 +229,8 @@ class ServerEngine:
             models=info.models,
             max_model_len=info.max_model_len,
             thinking_budget=self._thinking_ok if reasoning else None,
+            seeds=self.sends_seeds,
+            seeds_reason=self._seed_decision()[1],
         )
         self._ready = True
         return self._info
@@ -289,6 +304,54 @@ class ServerEngine:
         self._info = ServerInfo(self.url, self._model, ids, max_len, self._thinking_ok)
         return self._info
 
+    # -- seeds --------------------------------------------------------------------------------
+
+    @property
+    def sends_seeds(self) -> bool:
+        """Whether requests carry their seed (first use may ask the server's ``/version``)."""
+        return self._seed_decision()[0]
+
+    def _seed_decision(self) -> tuple[bool, str]:
+        with self._state_lock:
+            if self._seeds is not None:
+                return self._seeds
+        version = self._vllm_version() if self._seed_setting == "auto" else None
+        decision = decide_seeds(
+            self._seed_setting, url=self.url, vllm_version=version, has_gpu=host_has_gpu()
+        )
+        with self._state_lock:
+            if self._seeds is None:
+                self._seeds = decision
+                log.info("structkit: server at %s: %s", self.url, decision[1])
+            return self._seeds
+
+    def _vllm_version(self) -> str | None:
+        """vLLM's ``GET /version`` answer, or ``None`` (no such endpoint: not vLLM)."""
+        try:
+            body, _ = self._request_json("GET", "/version", None)
+        except _Failure as failure:
+            if failure.status is None:
+                raise EngineUnavailableError(
+                    f"no server answers at {self.url} ({failure})"
+                ) from None
+            return None
+        version = body.get("version")
+        return str(version) if version is not None else None
+
+    def _engine_died(self, failure: _Failure) -> None:
+        """In ``auto``, stop sending seeds once the server's engine has died under them."""
+        if not (failure.kind == "outage" and failure.status == 500):
+            return
+        with self._state_lock:
+            if self._seed_setting != "auto" or self._seeds is None or not self._seeds[0]:
+                return
+            self._seeds = (False, f"the engine died under seeded requests ({failure})")
+        log.warning(
+            "structkit: server at %s: its engine died while requests carried seeds; sending "
+            "none from now on (set STRUCTKIT_SERVER_SEEDS=on to keep them)",
+            self.url,
+        )
+
     # -- one request --------------------------------------------------------------------------
 
     def payload(self, request: GenerationRequest, *, stream: bool = False) -> dict[str, Any]:
@@ -300,8 +363,14 @@ class ServerEngine:
             "temperature": request.temperature,
             "top_p": request.top_p,
         }
-        if request.seed is not None:
+        if request.seed is not None and self.sends_seeds:
             body["seed"] = request.seed
+        # The model's sampling defaults, as the embedded engines apply them (vLLM takes
+        # ``repetition_penalty`` as an extra sampling parameter).
+        if self.profile.repetition_penalty != 1.0:
+            body["repetition_penalty"] = self.profile.repetition_penalty
+        if self.profile.frequency_penalty:
+            body["frequency_penalty"] = self.profile.frequency_penalty
         if request.json_schema is not None:
             body["response_format"] = {
                 "type": "json_schema",
@@ -380,6 +449,8 @@ class ServerEngine:
         """One JSON call with the retry policy; raises the last :class:`_Failure`."""
 
         def attempt() -> dict[str, Any]:
+            if payload is not None and "seed" in payload and not self.sends_seeds:
+                del payload["seed"]  # switched off after an engine death (auto)
             response = self._client.request(method, self.url + path, json=payload)
             if response.status_code != 200:
                 raise _classify(response)
@@ -408,6 +479,7 @@ class ServerEngine:
                 failure = _transport_failure(exc)
             except _Failure as exc:
                 failure = exc
+                self._engine_died(failure)
             else:
                 self._server_up()
                 return result, retry.retries
@@ -514,6 +586,7 @@ class ServerEngine:
                 failure = _transport_failure(exc)
             except _Failure as exc:
                 failure = exc
+                self._engine_died(failure)
             if not state.emitted and self._thinking_refused(failure, payload):
                 continue
             wait = None if state.emitted else retry.delay(failure)
@@ -527,6 +600,8 @@ class ServerEngine:
 
     def _stream_once(self, payload: dict[str, Any], state: _StreamState) -> Iterator[StreamEvent]:
         url = self.url + "/v1/chat/completions"
+        if "seed" in payload and not self.sends_seeds:
+            del payload["seed"]  # switched off after an engine death (auto)
         with self._client.stream("POST", url, json=payload) as response:
             if response.status_code != 200:
                 response.read()
