@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from structkit import ConfigurationError, GenerationRequest
-from structkit.engines import _server_engine
+from structkit.engines import _server_seeds
 from structkit.engines._server import ServerEngine
 from structkit.engines._server_seeds import decide_seeds, host_has_gpu, is_loopback, seed_setting
 
@@ -83,7 +83,7 @@ def gpu(monkeypatch: pytest.MonkeyPatch) -> Any:
     """``gpu(True/False)`` decides what ``host_has_gpu`` says for this test."""
 
     def set_gpu(present: bool) -> None:
-        monkeypatch.setattr(_server_engine, "host_has_gpu", lambda: present)
+        monkeypatch.setattr(_server_seeds, "host_has_gpu", lambda: present)
 
     return set_gpu
 

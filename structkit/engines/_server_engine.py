@@ -26,7 +26,7 @@ from .._engine import Completion, GenerationRequest
 from .._errors import ConfigurationError, EngineUnavailableError, ModelNotFoundError
 from .._profiles import ModelProfile, profile_for
 from ._server_retry import _Retry
-from ._server_seeds import decide_seeds, host_has_gpu, seed_setting
+from ._server_seeds import SeedPolicy
 from ._server_stream import StreamEvent, _sse_data, _StreamState
 from ._server_wire import (
     _ERROR_CHARS,
@@ -37,6 +37,7 @@ from ._server_wire import (
     _schema_name,
     _transport_failure,
     assemble_text,
+    probe_answer_ok,
 )
 
 __all__ = ["ServerEngine", "ServerInfo"]
@@ -124,8 +125,7 @@ class ServerEngine:
             ),
             transport=transport,
         )
-        self._seed_setting = seed_setting(seeds)
-        self._seeds: tuple[bool, str] | None = None
+        self._seeds = SeedPolicy(seeds, url=self.url)
         self._model = model
         self._given_profile = profile
         self._profile: ModelProfile | None = profile
@@ -222,7 +222,11 @@ class ServerEngine:
         if reasoning:
             self._thinking_ok = "thinking_token_budget" in payload
         else:
-            self._check_probe_answer(body)
+            if not probe_answer_ok(body):
+                raise EngineUnavailableError(
+                    f"server at {self.url} lacks structured-output support: it ignored "
+                    "response_format json_schema (the answer did not match the schema)"
+                )
         self._info = ServerInfo(
             url=info.url,
             model=info.model,
@@ -230,25 +234,10 @@ class ServerEngine:
             max_model_len=info.max_model_len,
             thinking_budget=self._thinking_ok if reasoning else None,
             seeds=self.sends_seeds,
-            seeds_reason=self._seed_decision()[1],
+            seeds_reason=self._seeds.decision(self._vllm_version)[1],
         )
         self._ready = True
         return self._info
-
-    def _check_probe_answer(self, body: dict[str, Any]) -> None:
-        choice = (body.get("choices") or [{}])[0]
-        if choice.get("finish_reason") != "stop":
-            return  # cut short: says nothing about the constraint
-        content = (choice.get("message") or {}).get("content") or ""
-        try:
-            value = json.loads(content)
-        except ValueError:
-            value = None
-        if not (isinstance(value, dict) and isinstance(value.get("ok"), bool)):
-            raise EngineUnavailableError(
-                f"server at {self.url} lacks structured-output support: it ignored "
-                "response_format json_schema (the answer did not match the schema)"
-            )
 
     def _ensure_ready(self) -> None:
         with self._lock:
@@ -309,21 +298,7 @@ class ServerEngine:
     @property
     def sends_seeds(self) -> bool:
         """Whether requests carry their seed (first use may ask the server's ``/version``)."""
-        return self._seed_decision()[0]
-
-    def _seed_decision(self) -> tuple[bool, str]:
-        with self._state_lock:
-            if self._seeds is not None:
-                return self._seeds
-        version = self._vllm_version() if self._seed_setting == "auto" else None
-        decision = decide_seeds(
-            self._seed_setting, url=self.url, vllm_version=version, has_gpu=host_has_gpu()
-        )
-        with self._state_lock:
-            if self._seeds is None:
-                self._seeds = decision
-                log.info("structkit: server at %s: %s", self.url, decision[1])
-            return self._seeds
+        return self._seeds.decision(self._vllm_version)[0]
 
     def _vllm_version(self) -> str | None:
         """vLLM's ``GET /version`` answer, or ``None`` (no such endpoint: not vLLM)."""
@@ -340,17 +315,12 @@ class ServerEngine:
 
     def _engine_died(self, failure: _Failure) -> None:
         """In ``auto``, stop sending seeds once the server's engine has died under them."""
-        if not (failure.kind == "outage" and failure.status == 500):
-            return
-        with self._state_lock:
-            if self._seed_setting != "auto" or self._seeds is None or not self._seeds[0]:
-                return
-            self._seeds = (False, f"the engine died under seeded requests ({failure})")
-        log.warning(
-            "structkit: server at %s: its engine died while requests carried seeds; sending "
-            "none from now on (set STRUCTKIT_SERVER_SEEDS=on to keep them)",
-            self.url,
-        )
+        if failure.kind == "outage" and failure.status == 500 and self._seeds.engine_died(failure):
+            log.warning(
+                "structkit: server at %s: its engine died while requests carried seeds; sending "
+                "none from now on (set STRUCTKIT_SERVER_SEEDS=on to keep them)",
+                self.url,
+            )
 
     # -- one request --------------------------------------------------------------------------
 

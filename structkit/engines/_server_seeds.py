@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -31,7 +33,14 @@ from urllib.parse import urlsplit
 from .._config import env
 from .._errors import ConfigurationError
 
-__all__ = ["SeedSetting", "decide_seeds", "host_has_gpu", "is_loopback", "seed_setting"]
+__all__ = [
+    "SeedPolicy",
+    "SeedSetting",
+    "decide_seeds",
+    "host_has_gpu",
+    "is_loopback",
+    "seed_setting",
+]
 
 log = logging.getLogger("structkit")
 
@@ -110,3 +119,36 @@ def decide_seeds(
         f"vLLM {vllm_version} on this GPU-less host runs on the CPU, where seeded requests kill "
         "its engine; the server's own --seed keeps greedy answers repeatable"
     )
+
+
+class SeedPolicy:
+    """One engine's seed decision: made once (lazily), switched off by an engine death (auto)."""
+
+    def __init__(self, seeds: bool | None, *, url: str):
+        self.setting = seed_setting(seeds)
+        self.url = url
+        self._decided: tuple[bool, str] | None = None
+        self._lock = threading.Lock()
+
+    def decision(self, vllm_version: Callable[[], str | None]) -> tuple[bool, str]:
+        """Whether to send seeds and why; ``vllm_version`` asks the server (auto only, once)."""
+        with self._lock:
+            if self._decided is not None:
+                return self._decided
+        version = vllm_version() if self.setting == "auto" else None
+        decided = decide_seeds(
+            self.setting, url=self.url, vllm_version=version, has_gpu=host_has_gpu()
+        )
+        with self._lock:
+            if self._decided is None:
+                self._decided = decided
+                log.info("structkit: server at %s: %s", self.url, decided[1])
+            return self._decided
+
+    def engine_died(self, failure: Exception) -> bool:
+        """The server's engine died: in auto with seeds on, switch them off (True if so)."""
+        with self._lock:
+            if self.setting != "auto" or self._decided is None or not self._decided[0]:
+                return False
+            self._decided = (False, f"the engine died under seeded requests ({failure})")
+            return True
