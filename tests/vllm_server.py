@@ -14,6 +14,7 @@ and both use the same CPU settings (``VLLM_CPU_NUM_OF_RESERVED_CPU=0``, as the e
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -27,6 +28,7 @@ from pathlib import Path
 import httpx
 
 READY_TIMEOUT = 600.0
+_PR_SET_PDEATHSIG = 1
 #: The embedded engine's structured-output settings (compact JSON), so both engines decode alike.
 STRUCTURED = json.dumps({"backend": "xgrammar", "disable_any_whitespace": True})
 
@@ -44,6 +46,14 @@ def server_environment(parent: Mapping[str, str]) -> dict[str, str]:
     # --kv-cache-memory-bytes sizes the cache; this legacy variable would silently replace it.
     env.pop("VLLM_CPU_KVCACHE_SPACE", None)
     return env
+
+
+def _exit_with_parent() -> None:
+    """In the child: SIGTERM it when the process that started it dies (Linux), so a test run
+    killed before its teardown (a CI timeout) leaves no server behind; vLLM's own shutdown then
+    stops its engine processes."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class ServerDidNotStart(RuntimeError):
@@ -94,7 +104,12 @@ class VLLMServer:
             out.write(f"\n=== start {time.ctime()}: {' '.join(self.argv)}\n".encode())
             env = server_environment(os.environ)
             self.proc = subprocess.Popen(
-                self.argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env
+                self.argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=env,
+                preexec_fn=_exit_with_parent,
             )
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
