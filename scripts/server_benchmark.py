@@ -1,18 +1,28 @@
-"""Records/s of the same job on the embedded engine and on a vLLM server, same model and machine.
+"""Records/s of the same job on the embedded vLLM engine and on a vLLM server, side by side.
 
-    .venv/bin/python -u scripts/server_benchmark.py --records 16 --rounds 2
+    flock /tmp/structkit-engine.lock .venv/bin/python -u scripts/server_benchmark.py \\
+        --records 12 --rounds 3
 
-One process, one engine at a time (the machine has 2 cores): first the embedded ``vllm.LLM``
-(one batch per round), then a loopback ``vllm.entrypoints.openai.api_server`` started with the
-embedded engine's settings, driven by ``ServerEngine`` with ``--concurrency`` requests in flight.
-Both run ``diagnose_many`` over the same records (variants of the example patient) with one
-attempt each, so both do the same amount of work. Each engine is warmed up with one record
-before the timed rounds; start-up time is printed separately.
+One engine at a time (the machine may have 2 cores): the embedded ``vllm.LLM``, then a loopback
+``vllm.entrypoints.openai.api_server`` started with the embedded engine's settings (same model,
+dtype, context, KV cache size class, structured-output backend, CPU threads), driven by
+``ServerEngine`` with ``--concurrency`` requests in flight. Both run ``structkit.run`` of the
+``diagnosis`` task over the same records (variants of the example patient, each prompt
+different) with one attempt each, so both do the same work. Each engine is warmed up with one
+record before the timed rounds; start-up time is printed separately; the host CPU is printed
+with the figures.
+
+``--engine embedded`` / ``--engine server`` runs one side only, so each fits in one hold of the
+engine lock; results are kept in ``--results`` (JSON) and the table shows every side measured
+there with the same records and rounds.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import statistics
 import sys
 import tempfile
@@ -23,72 +33,136 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for tests/vllm_server.py, the launcher the integration tests use
 
-from benchmark import _fmt, _records  # noqa: E402  (scripts/ is on sys.path: run as a script)
+EMBEDDED = "embedded vllm.LLM (one call per round)"
 
 
-def _rounds(engine: Any, records: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
+def host() -> str:
+    """The CPU model, usable cores and vector extensions of this machine."""
+    name, flags = platform.processor() or "unknown CPU", set[str]()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                name = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    except OSError:
+        pass
+    vector = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+    return f"{name}, {len(os.sched_getaffinity(0))} cores, {'/'.join(vector) or 'no AVX2'}"
+
+
+def records(n: int) -> list[dict[str, Any]]:
+    base = json.loads((ROOT / "examples" / "patient_record.json").read_text())
+    out = []
+    for i in range(n):
+        record = json.loads(json.dumps(base))
+        record["patient"]["age"] = 40 + (i * 7) % 45
+        record["vitals"]["heart_rate_bpm"] = 70 + (i * 5) % 60
+        out.append(record)
+    return out
+
+
+def timed_rounds(engine: Any, batch: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
     import structkit
 
-    structkit.diagnose_many(records[:1], engine=engine, max_attempts=1)  # warm-up
+    structkit.run("diagnosis", batch[:1], engine=engine, max_attempts=1)  # warm-up
     rates: list[float] = []
     valid = tokens = 0
+    seconds = 0.0
     for _ in range(rounds):
         start = time.perf_counter()
-        outcomes = structkit.diagnose_many(records, engine=engine, max_attempts=1)
-        seconds = time.perf_counter() - start
-        rates.append(len(records) / seconds)
+        outcomes = structkit.run("diagnosis", batch, engine=engine, max_attempts=1)
+        elapsed = time.perf_counter() - start
+        seconds += elapsed
+        rates.append(len(batch) / elapsed)
         valid += sum(o.ok for o in outcomes)
         tokens += sum(o.completion_tokens for o in outcomes)
-    return {"rates": rates, "valid": valid, "total": len(records) * rounds, "tokens": tokens}
+    return {
+        "rates": rates,
+        "valid": valid,
+        "total": len(batch) * rounds,
+        "tokens_per_s": tokens / seconds,
+    }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--records", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=16)
-    args = parser.parse_args()
-
-    import structkit
+def run_embedded(batch: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
     from structkit.engines import VLLMEngine
-    from structkit.engines._server import ServerEngine
-    from tests.vllm_server import VLLMServer
-
-    records = _records(args.records)
-    results: dict[str, dict[str, Any]] = {}
 
     started = time.perf_counter()
-    embedded = VLLMEngine()
-    _ = embedded.llm
-    embedded_start = time.perf_counter() - started
-    results["embedded (vllm.LLM, one batch)"] = _rounds(embedded, records, args.rounds)
-    embedded.close()
+    engine = VLLMEngine()
+    _ = engine.llm
+    start_s = time.perf_counter() - started
+    try:
+        return {**timed_rounds(engine, batch, rounds), "start_s": start_s}
+    finally:
+        engine.close()
+
+
+def run_server(batch: list[dict[str, Any]], rounds: int, concurrency: int) -> dict[str, Any]:
+    import structkit
+    from structkit.engines._server import ServerEngine
+    from tests.vllm_server import VLLMServer
 
     log = Path(tempfile.mkdtemp(prefix="structkit-bench-")) / "server.log"
     server = VLLMServer(structkit.prepare_default_model(), name="smollm2", log=log)
     started = time.perf_counter()
     server.start()
-    server_start = time.perf_counter() - started
+    start_s = time.perf_counter() - started
     try:
-        with ServerEngine(server.url, max_concurrency=args.concurrency, timeout=900.0) as client:
-            label = f"server (HTTP, {args.concurrency} in flight)"
-            results[label] = _rounds(client, records, args.rounds)
+        with ServerEngine(server.url, max_concurrency=concurrency, timeout=900.0) as client:
+            seeds = client.health_check().seeds
+            return {**timed_rounds(client, batch, rounds), "start_s": start_s, "seeds": seeds}
     finally:
         server.stop()
 
-    print(f"\n{args.records} records x {args.rounds} rounds, diagnosis, one attempt each\n")
-    print("| engine | records/s | valid | completion tokens/s |")
-    print("|---|---|---|---|")
+
+def mean_std(values: list[float]) -> str:
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.3f} ± {std:.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=12)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--engine", choices=("both", "embedded", "server"), default="both")
+    parser.add_argument("--results", type=Path, default=None, help="JSON file to keep results")
+    args = parser.parse_args()
+    if args.rounds < 3:
+        parser.error("--rounds must be at least 3 (mean ± std)")
+
+    batch = records(args.records)
+    setup = {"records": args.records, "rounds": args.rounds, "host": host()}
+    results: dict[str, Any] = {}
+    if args.results is not None and args.results.exists():
+        kept = json.loads(args.results.read_text())
+        if kept.get("setup") == setup:
+            results = kept["results"]
+    if args.engine in ("both", "embedded"):
+        results[EMBEDDED] = run_embedded(batch, args.rounds)
+    if args.engine in ("both", "server"):
+        label = f"vLLM api_server + ServerEngine ({args.concurrency} in flight)"
+        results[label] = run_server(batch, args.rounds, args.concurrency)
+    if args.results is not None:
+        args.results.write_text(json.dumps({"setup": setup, "results": results}, indent=1))
+
+    print(f"\nhost: {setup['host']}")
+    print(f"diagnosis, {args.records} records x {args.rounds} rounds, one attempt each\n")
+    print("| engine | records/s (mean ± std) | valid | completion tokens/s | start s |")
+    print("|---|---|---|---|---|")
     for name, r in results.items():
-        seconds = sum(args.records / rate for rate in r["rates"])
+        seeds = "" if "seeds" not in r else f" (per-request seeds: {'on' if r['seeds'] else 'off'})"
         print(
-            f"| {name} | {_fmt(r['rates'])} | {r['valid']}/{r['total']} | "
-            f"{r['tokens'] / seconds:.1f} |"
+            f"| {name}{seeds} | {mean_std(r['rates'])} | {r['valid']}/{r['total']} | "
+            f"{r['tokens_per_s']:.1f} | {r['start_s']:.0f} |"
         )
-    (embedded_rates, server_rates) = (r["rates"] for r in results.values())
-    ratio = statistics.mean(server_rates) / statistics.mean(embedded_rates)
-    print(f"\nserver / embedded records/s: {ratio:.2f}")
-    print(f"start-up: embedded {embedded_start:.0f} s, server {server_start:.0f} s (until ready)")
+    means = {name: statistics.mean(r["rates"]) for name, r in results.items()}
+    if EMBEDDED in means and len(means) > 1:
+        for name, mean in means.items():
+            if name != EMBEDDED:
+                print(f"\n{name} / embedded records/s: {mean / means[EMBEDDED]:.2f}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,10 @@ ENVIRONMENT: dict[str, EnvVar] = {
         EnvVar("STRUCTKIT_ENGINE", "the engine: llama.cpp or vllm (default: by platform)"),
         EnvVar("STRUCTKIT_SERVER_URL", "use an OpenAI-compatible server instead of an engine"),
         EnvVar("STRUCTKIT_SERVER_MODEL", "the model name to ask that server for"),
+        EnvVar(
+            "STRUCTKIT_SERVER_SEEDS",
+            "per-request seeds to that server: auto (default), on or off",
+        ),
         EnvVar("STRUCTKIT_API_KEY", "the server's API key (else OPENAI_API_KEY)"),
         EnvVar("OPENAI_API_KEY", "the server's API key, when STRUCTKIT_API_KEY is not set"),
         EnvVar("STRUCTKIT_TEMPLATE_PATH", "extra template folders, os.pathsep-separated"),

@@ -267,6 +267,7 @@ def test_request_payload_shape(serve, patient_record):
     assert body["response_format"]["json_schema"]["strict"] is True
     assert body["seed"] == 5 and body["max_tokens"] == 512
     assert body["temperature"] == 0.2 and body["top_p"] == 1.0
+    assert body["repetition_penalty"] == 1.1  # the model's default, as on the embedded engines
     assert "thinking_token_budget" not in body and "stream" not in body
     assert server.tokenize_calls > 0  # token budget counted by the server's tokenizer
     assert all(h.get("Authorization") == "Bearer sekrit" for h in server.headers)

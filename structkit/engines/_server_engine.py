@@ -26,6 +26,7 @@ from .._engine import Completion, GenerationRequest
 from .._errors import ConfigurationError, EngineUnavailableError, ModelNotFoundError
 from .._profiles import ModelProfile, profile_for
 from ._server_retry import _Retry
+from ._server_seeds import SeedPolicy
 from ._server_stream import StreamEvent, _sse_data, _StreamState
 from ._server_wire import (
     _ERROR_CHARS,
@@ -36,6 +37,7 @@ from ._server_wire import (
     _schema_name,
     _transport_failure,
     assemble_text,
+    probe_answer_ok,
 )
 
 __all__ = ["ServerEngine", "ServerInfo"]
@@ -57,6 +59,9 @@ class ServerInfo:
     max_model_len: int | None
     thinking_budget: bool | None
     """Whether ``thinking_token_budget`` is accepted (``None``: not a reasoning model)."""
+    seeds: bool = True
+    """Whether requests carry their own seed (see :mod:`structkit.engines._server_seeds`)."""
+    seeds_reason: str = ""
 
 
 class ServerEngine:
@@ -79,6 +84,10 @@ class ServerEngine:
             answers again.
         profile: model defaults; default ``structkit.profile_for(model)`` (then the served
             ``root`` path), with ``max_model_len`` lowered to the server's.
+        seeds: send each request's seed: ``True``, ``False``, or ``None``: the
+            ``STRUCTKIT_SERVER_SEEDS`` setting (auto, on, off; default auto: off for a vLLM
+            server on this GPU-less host, whose CPU engine dies on seeded requests).
+        transport: the ``httpx`` transport (default: TCP), e.g. ``httpx.MockTransport`` in tests.
     """
 
     def __init__(
@@ -94,6 +103,8 @@ class ServerEngine:
         max_backoff: float = 10.0,
         retry_window: float = 120.0,
         profile: ModelProfile | None = None,
+        seeds: bool | None = None,
+        transport: httpx.BaseTransport | None = None,
     ):
         if max_concurrency < 1 or max_retries < 0 or timeout <= 0:
             raise ConfigurationError("need max_concurrency >= 1, max_retries >= 0, timeout > 0")
@@ -112,7 +123,9 @@ class ServerEngine:
             limits=httpx.Limits(
                 max_connections=max_concurrency + 2, max_keepalive_connections=max_concurrency
             ),
+            transport=transport,
         )
+        self._seeds = SeedPolicy(seeds, url=self.url)
         self._model = model
         self._given_profile = profile
         self._profile: ModelProfile | None = profile
@@ -209,31 +222,22 @@ class ServerEngine:
         if reasoning:
             self._thinking_ok = "thinking_token_budget" in payload
         else:
-            self._check_probe_answer(body)
+            if not probe_answer_ok(body):
+                raise EngineUnavailableError(
+                    f"server at {self.url} lacks structured-output support: it ignored "
+                    "response_format json_schema (the answer did not match the schema)"
+                )
         self._info = ServerInfo(
             url=info.url,
             model=info.model,
             models=info.models,
             max_model_len=info.max_model_len,
             thinking_budget=self._thinking_ok if reasoning else None,
+            seeds=self.sends_seeds,
+            seeds_reason=self._seeds.decision(self._vllm_version)[1],
         )
         self._ready = True
         return self._info
-
-    def _check_probe_answer(self, body: dict[str, Any]) -> None:
-        choice = (body.get("choices") or [{}])[0]
-        if choice.get("finish_reason") != "stop":
-            return  # cut short: says nothing about the constraint
-        content = (choice.get("message") or {}).get("content") or ""
-        try:
-            value = json.loads(content)
-        except ValueError:
-            value = None
-        if not (isinstance(value, dict) and isinstance(value.get("ok"), bool)):
-            raise EngineUnavailableError(
-                f"server at {self.url} lacks structured-output support: it ignored "
-                "response_format json_schema (the answer did not match the schema)"
-            )
 
     def _ensure_ready(self) -> None:
         with self._lock:
@@ -289,6 +293,35 @@ class ServerEngine:
         self._info = ServerInfo(self.url, self._model, ids, max_len, self._thinking_ok)
         return self._info
 
+    # -- seeds --------------------------------------------------------------------------------
+
+    @property
+    def sends_seeds(self) -> bool:
+        """Whether requests carry their seed (first use may ask the server's ``/version``)."""
+        return self._seeds.decision(self._vllm_version)[0]
+
+    def _vllm_version(self) -> str | None:
+        """vLLM's ``GET /version`` answer, or ``None`` (no such endpoint: not vLLM)."""
+        try:
+            body, _ = self._request_json("GET", "/version", None)
+        except _Failure as failure:
+            if failure.status is None:
+                raise EngineUnavailableError(
+                    f"no server answers at {self.url} ({failure})"
+                ) from None
+            return None
+        version = body.get("version")
+        return str(version) if version is not None else None
+
+    def _engine_died(self, failure: _Failure) -> None:
+        """In ``auto``, stop sending seeds once the server's engine has died under them."""
+        if failure.kind == "outage" and failure.status == 500 and self._seeds.engine_died(failure):
+            log.warning(
+                "structkit: server at %s: its engine died while requests carried seeds; sending "
+                "none from now on (set STRUCTKIT_SERVER_SEEDS=on to keep them)",
+                self.url,
+            )
+
     # -- one request --------------------------------------------------------------------------
 
     def payload(self, request: GenerationRequest, *, stream: bool = False) -> dict[str, Any]:
@@ -300,8 +333,14 @@ class ServerEngine:
             "temperature": request.temperature,
             "top_p": request.top_p,
         }
-        if request.seed is not None:
+        if request.seed is not None and self.sends_seeds:
             body["seed"] = request.seed
+        # The model's sampling defaults, as the embedded engines apply them (vLLM takes
+        # ``repetition_penalty`` as an extra sampling parameter).
+        if self.profile.repetition_penalty != 1.0:
+            body["repetition_penalty"] = self.profile.repetition_penalty
+        if self.profile.frequency_penalty:
+            body["frequency_penalty"] = self.profile.frequency_penalty
         if request.json_schema is not None:
             body["response_format"] = {
                 "type": "json_schema",
@@ -380,6 +419,8 @@ class ServerEngine:
         """One JSON call with the retry policy; raises the last :class:`_Failure`."""
 
         def attempt() -> dict[str, Any]:
+            if payload is not None and "seed" in payload and not self.sends_seeds:
+                del payload["seed"]  # switched off after an engine death (auto)
             response = self._client.request(method, self.url + path, json=payload)
             if response.status_code != 200:
                 raise _classify(response)
@@ -408,6 +449,7 @@ class ServerEngine:
                 failure = _transport_failure(exc)
             except _Failure as exc:
                 failure = exc
+                self._engine_died(failure)
             else:
                 self._server_up()
                 return result, retry.retries
@@ -514,6 +556,7 @@ class ServerEngine:
                 failure = _transport_failure(exc)
             except _Failure as exc:
                 failure = exc
+                self._engine_died(failure)
             if not state.emitted and self._thinking_refused(failure, payload):
                 continue
             wait = None if state.emitted else retry.delay(failure)
@@ -527,6 +570,8 @@ class ServerEngine:
 
     def _stream_once(self, payload: dict[str, Any], state: _StreamState) -> Iterator[StreamEvent]:
         url = self.url + "/v1/chat/completions"
+        if "seed" in payload and not self.sends_seeds:
+            del payload["seed"]  # switched off after an engine death (auto)
         with self._client.stream("POST", url, json=payload) as response:
             if response.status_code != 200:
                 response.read()

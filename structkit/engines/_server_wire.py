@@ -10,6 +10,7 @@ the retry policy in :mod:`._server_retry` acts on.
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 import time
 from typing import Any, Literal
@@ -63,6 +64,19 @@ def assemble_text(reasoning: str | None, content: str | None, *, reasoning_model
     if reasoning is None:
         return answer if _THINK_CLOSE in answer else _THINK_CLOSE + answer
     return reasoning + _THINK_CLOSE + answer if answer else reasoning
+
+
+def probe_answer_ok(body: dict[str, Any]) -> bool:
+    """Whether the health-check answer obeys its schema (a cut-short answer says nothing)."""
+    choice = (body.get("choices") or [{}])[0]
+    if choice.get("finish_reason") != "stop":
+        return True
+    content = (choice.get("message") or {}).get("content") or ""
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and isinstance(value.get("ok"), bool)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
