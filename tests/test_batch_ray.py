@@ -15,89 +15,18 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
-from structkit import Answers, ConfigurationError, Question, QuestionContext, Task
-from structkit.adapters import Record
+from structkit import ConfigurationError
 from structkit.batch import run_batch
 
 from .conftest import ROOT
+from .ray_probe import PROBE, write_patients
 
 ray = pytest.importorskip("ray")  # the `ray` extra; scripts/setup.sh --test installs it
 psutil = pytest.importorskip("psutil")  # a dependency of ray
-
-COMPLAINTS = ["chest pain", "shortness of breath", "fever and cough", "headache"]
-
-
-class Probe(BaseModel):
-    complaint: str
-    painful: Literal["yes", "no"] | None
-
-
-def _complaint(record: Record) -> str:
-    values = [v for s in record.sections for v in [*s.values, *(v for row in s.rows for v in row)]]
-    return next((v.text for v in values if v.key == "complaint"), "")
-
-
-def _probe_questions(record: Record, context: QuestionContext) -> list[Question]:
-    if context.mode == "baseline":
-        return []
-    complaint = _complaint(record)
-    schema = {
-        "type": "object",
-        "properties": {"choice": {"enum": ["yes", "no"]}},
-        "required": ["choice"],
-        "additionalProperties": False,
-    }
-    content = f"Is '{complaint}' a kind of pain? Answer yes or no."
-    return [
-        Question(
-            key="painful",
-            messages=[{"role": "user", "content": content}],
-            json_schema=schema,
-            max_tokens=8,
-        )
-    ]
-
-
-def _probe_assemble(record: Record, answers: Answers) -> dict[str, Any]:
-    complaint = _complaint(record)
-    answer = answers.values.get("painful")
-    return {"complaint": complaint, "painful": answer["choice"] if answer else None}
-
-
-#: One small question per record (a few prompt tokens, at most 8 answer tokens): the fault test
-#: makes 200 real engine calls in well under a minute on 2 cores.
-PROBE: Task[Probe] = Task(
-    name="ray-probe",
-    template="unused.jinja",
-    output_model=Probe,
-    modes=("model", "baseline"),
-    questions=_probe_questions,
-    assemble=_probe_assemble,
-)
-
-
-def _patients(path: Path, count: int, *, broken: bool = False) -> list[str]:
-    """A JSON Lines file of ``count`` patients (id field ``id``); returns their ids."""
-    ids = [f"pt-{n:03d}" for n in range(count)]
-    with open(path, "w") as handle:
-        for n, pid in enumerate(ids):
-            record = {
-                "id": pid,
-                "age": 30 + n % 50,
-                "sex": "female" if n % 2 else "male",
-                "complaint": COMPLAINTS[n % len(COMPLAINTS)],
-                "vitals": {"heart_rate": 60 + n % 40, "temperature_c": 36.5 + (n % 5) / 2},
-            }
-            handle.write(json.dumps(record) + "\n")
-        if broken:
-            handle.write('{"id": "pt-bad", "age": \n')  # malformed: an error line, not a crash
-            handle.write(json.dumps({"id": ids[0], "age": 99}) + "\n")  # a duplicate id
-    return ids
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +55,7 @@ def _without_audit(line: dict[str, Any]) -> dict[str, Any]:
 
 def test_ray_lines_match_local_and_resume_skips_done_ids(cluster: Any, tmp_path: Path) -> None:
     source = tmp_path / "patients.jsonl"
-    _patients(source, 30, broken=True)
+    write_patients(source, 30, broken=True)
     local, remote = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
     options: dict[str, Any] = {"id_column": "id", "batch_size": 4, "progress": False}
     options["mode"] = "baseline"  # the code-only mode: this test is about the executor
@@ -194,7 +123,7 @@ def test_ray_reads_csv_parquet_and_folders_like_local(cluster: Any, tmp_path: Pa
 
 def test_ray_refuses_what_it_cannot_run(tmp_path: Path) -> None:
     source = tmp_path / "p.jsonl"
-    _patients(source, 2)
+    write_patients(source, 2)
     out = tmp_path / "out.jsonl"
     with pytest.raises(ConfigurationError, match="unknown executor"):
         run_batch(PROBE, source, out, executor="spark")
@@ -225,7 +154,7 @@ def test_ray_job_with_an_actor_killed_midway_loses_and_repeats_nothing(
     cluster: Any, tmp_path: Path
 ) -> None:
     source = tmp_path / "patients.jsonl"
-    ids = _patients(source, 200)
+    ids = write_patients(source, 200)
     out = tmp_path / "out.jsonl"
     result: dict[str, Any] = {}
 
