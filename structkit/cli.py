@@ -236,6 +236,13 @@ def _ray_options(batch: argparse.ArgumentParser) -> None:
         metavar="C",
         help="with --ray: CPUs each actor reserves, also llama.cpp's threads (default 1)",
     )
+    batch.add_argument(
+        "--gpus-per-actor",
+        type=float,
+        default=0.0,
+        metavar="G",
+        help="with --ray: GPUs each actor reserves (1: a vLLM engine per GPU; default 0)",
+    )
 
 
 def _run_batch(args: argparse.Namespace) -> int:
@@ -257,6 +264,7 @@ def _run_batch(args: argparse.Namespace) -> int:
             ray_address=args.ray or None,
             ray_actors=args.actors,
             ray_cpus_per_actor=args.cpus_per_actor,
+            ray_gpus_per_actor=args.gpus_per_actor,
             **_task_options(args),
         )
     except ConfigurationError as exc:

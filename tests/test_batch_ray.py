@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from structkit import ConfigurationError
+from structkit import ConfigurationError, MissingExtraError
 from structkit.batch import run_batch
 
 from .conftest import ROOT
@@ -199,3 +200,21 @@ def test_ray_job_with_an_actor_killed_midway_loses_and_repeats_nothing(
     # Every line is the engine's answer or a typed failure; the model was really asked.
     assert all(line["status"] in ("ok", "error") for line in lines)
     assert any(line["status"] == "ok" and line["result"]["painful"] for line in lines)
+
+
+def test_ray_is_imported_only_when_a_job_runs_on_it() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, structkit, structkit.batch, structkit.cli; print('ray' in sys.modules)"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert shown.stdout.strip() == "False", shown.stderr
+
+
+def test_a_missing_ray_is_a_typed_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "p.jsonl"
+    write_patients(source, 2)
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    with pytest.raises(MissingExtraError, match=r"structkit\[ray\]"):
+        run_batch(PROBE, source, tmp_path / "out.jsonl", executor="ray")
+    assert not (tmp_path / "out.jsonl").exists()

@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -70,6 +71,7 @@ def run_batch(
     ray_address: str | None = None,
     ray_actors: int | None = None,
     ray_cpus_per_actor: float = 1.0,
+    ray_gpus_per_actor: float = 0.0,
     **options: Unpack[RunOptions],
 ) -> BatchSummary:
     """Run ``task`` over every record of ``source``, writing one JSON line per record.
@@ -105,6 +107,7 @@ def run_batch(
         ray_actors: engine actors in the pool (default: the cluster's CPUs divided by
             ``ray_cpus_per_actor``).
         ray_cpus_per_actor: CPUs each actor reserves; also llama.cpp's threads per actor.
+        ray_gpus_per_actor: GPUs each actor reserves (1 for a vLLM engine per GPU).
         **options: :class:`RunOptions` (``engine``, ``model``, ``format``, ``samples``, ...).
 
     Raises:
@@ -117,7 +120,18 @@ def run_batch(
     _check_options(settings, batch_size)
     _check_export(export)
     engine = settings.pop("engine", None)
-    plan = _ray_plan(executor, ray_address, ray_actors, ray_cpus_per_actor, source, engine, dry_run)
+    plan = _ray_plan(executor, source, engine, dry_run)
+    if plan is not None:
+        plan = replace(
+            plan,
+            address=ray_address,
+            actors=ray_actors,
+            cpus_per_actor=ray_cpus_per_actor,
+            gpus_per_actor=ray_gpus_per_actor,
+        )
+        plan.check()
+    elif ray_address is not None or ray_actors is not None:
+        raise ConfigurationError("ray_address and ray_actors need executor='ray'")
     job = _Job(
         task=get_task(task) if isinstance(task, str) else task,
         engine=_named_engine(engine, settings.get("model")) if plan is None else None,
@@ -230,19 +244,9 @@ def _summary(
     return summary
 
 
-def _ray_plan(
-    executor: str,
-    address: str | None,
-    actors: int | None,
-    cpus_per_actor: float,
-    source: Any,
-    engine: Any,
-    dry_run: bool,
-) -> RayPlan | None:
-    """The Ray executor's settings, checked before anything runs; None for the local one."""
+def _ray_plan(executor: str, source: Any, engine: Any, dry_run: bool) -> RayPlan | None:
+    """A Ray job's plan once the job is known to be one Ray can run; None for the local one."""
     if executor == "local":
-        if address is not None or actors is not None:
-            raise ConfigurationError("ray_address and ray_actors need executor='ray'")
         return None
     if executor != "ray":
         raise ConfigurationError(f"unknown executor {executor!r}; one of local, ray")
@@ -258,14 +262,10 @@ def _ray_plan(
             "the Ray executor starts an engine in every actor: give the engine by name "
             "('llama.cpp', 'vllm') or a shared server with STRUCTKIT_SERVER_URL, not an object"
         )
-    if actors is not None and actors < 1:
-        raise ConfigurationError("ray_actors must be at least 1")
-    if cpus_per_actor <= 0:
-        raise ConfigurationError("ray_cpus_per_actor must be more than 0")
     from ._ray import RayPlan, require_ray
 
     require_ray()
-    return RayPlan(address=address, actors=actors, cpus_per_actor=cpus_per_actor)
+    return RayPlan()
 
 
 def _next(items: Iterator[tuple[str, Item]], flush: Callable[[], None]) -> tuple[str, Item] | None:

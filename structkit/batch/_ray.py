@@ -76,6 +76,12 @@ class RayPlan:
     """CPUs each actor reserves (and llama.cpp's threads, unless STRUCTKIT_LLAMACPP_THREADS)."""
     gpus_per_actor: float = 0.0
 
+    def check(self) -> None:
+        if self.actors is not None and self.actors < 1:
+            raise ConfigurationError("ray_actors must be at least 1")
+        if self.cpus_per_actor <= 0 or self.gpus_per_actor < 0:
+            raise ConfigurationError("ray_cpus_per_actor must be > 0, ray_gpus_per_actor >= 0")
+
 
 @dataclass(frozen=True)
 class _Reader:
@@ -162,6 +168,8 @@ def _forwarded_env(plan: RayPlan) -> dict[str, str]:
 
 def _input_files(source: Path, skip: set[Path]) -> tuple[list[str], dict[str, str] | None]:
     """The files Ray reads, and for a folder, each file's record id (its relative path)."""
+    if not source.exists():
+        raise ConfigurationError(f"no such input file or folder: {source}")
     if source.is_dir():
         items, _ = _iter_dir(source, skip)
         pairs = [(str(path), rid) for rid, path in items]
