@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -218,3 +219,13 @@ def test_a_missing_ray_is_a_typed_error(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(MissingExtraError, match=r"structkit\[ray\]"):
         run_batch(PROBE, source, tmp_path / "out.jsonl", executor="ray")
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_one_module_imports_ray() -> None:
+    importing = re.compile(r"^\s*(import ray\b|from ray\b)", re.M)
+    modules = [
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "structkit").rglob("*.py")
+        if importing.search(path.read_text())
+    ]
+    assert modules == ["structkit/batch/_ray.py"]
