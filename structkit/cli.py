@@ -287,6 +287,8 @@ def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr, format="%(message)s"
     )
+    if not verbose:  # Ray Data logs every dataset's plan at INFO (`batch --ray`)
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
 def _task_options(args: argparse.Namespace) -> RunOptions:
