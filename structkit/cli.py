@@ -160,7 +160,8 @@ def _add_batch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     batch.add_argument("task", help="task name, e.g. diagnosis (see `structkit tasks`)")
     batch.add_argument(
-        "input", help="a .csv or .jsonl file, or a folder of .json/.xml/.csv/.md/.txt files"
+        "input",
+        help="a .csv, .jsonl or .parquet file, or a folder of .json/.xml/.csv/.md/.txt files",
     )
     batch.add_argument(
         "--out",
@@ -206,8 +207,42 @@ def _add_batch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     batch.add_argument(
         "--quiet", action="store_true", help="no progress bar or progress lines on stderr"
     )
+    _ray_options(batch)
     _run_options(batch)
     batch.add_argument("-v", "--verbose", action="store_true", help="engine logs on stderr")
+
+
+def _ray_options(batch: argparse.ArgumentParser) -> None:
+    batch.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="run on Ray Data: a pool of actors, one engine each (needs structkit[ray]); "
+        "ADDRESS joins a running cluster (host:port), without it RAY_ADDRESS or a new local one",
+    )
+    batch.add_argument(
+        "--actors",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --ray: engine actors (default: the cluster's CPUs / --cpus-per-actor)",
+    )
+    batch.add_argument(
+        "--cpus-per-actor",
+        type=float,
+        default=1.0,
+        metavar="C",
+        help="with --ray: CPUs each actor reserves, also llama.cpp's threads (default 1)",
+    )
+    batch.add_argument(
+        "--gpus-per-actor",
+        type=float,
+        default=0.0,
+        metavar="G",
+        help="with --ray: GPUs each actor reserves (1: a vLLM engine per GPU; default 0)",
+    )
 
 
 def _run_batch(args: argparse.Namespace) -> int:
@@ -225,6 +260,11 @@ def _run_batch(args: argparse.Namespace) -> int:
             progress=False if args.quiet else None,
             dry_run=args.dry_run,
             retry_failed=args.retry_failed,
+            executor="local" if args.ray is None else "ray",
+            ray_address=args.ray or None,
+            ray_actors=args.actors,
+            ray_cpus_per_actor=args.cpus_per_actor,
+            ray_gpus_per_actor=args.gpus_per_actor,
             **_task_options(args),
         )
     except ConfigurationError as exc:
@@ -247,6 +287,8 @@ def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr, format="%(message)s"
     )
+    if not verbose:  # Ray Data logs every dataset's plan at INFO (`batch --ray`)
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
 def _task_options(args: argparse.Namespace) -> RunOptions:

@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -14,23 +15,21 @@ from typing_extensions import Unpack
 from .._api import RunOptions
 from .._errors import (
     ConfigurationError,
-    DuplicateIdError,
     InputError,
     RecordParseError,
     StructkitError,
 )
 from .._progress import Progress
 from .._task import Task, get_task
-from ..adapters._ids import IdSet, id_digest
 from ..adapters._load import _is_dataframe, load
 from ..adapters._record import Record
 from ..adapters._render import FORMATS
 
-if TYPE_CHECKING:  # pandas and numpy load when a job needs them, not with `import structkit`
-    pass
+if TYPE_CHECKING:  # ray loads when a job runs on it, not with `import structkit`
+    from ._ray import RayPlan
 
 from ._chunks import _dry_line, _Job, _named_engine, _prepare_dry_run, _run_chunk
-from ._common import _MAX_CHUNK_FACTOR, BatchSummary, Item
+from ._common import _MAX_CHUNK_FACTOR, BatchSummary, IdAdmission, Item
 from ._export import _check_export, export_results
 from ._output import _scan_output, _Writer
 from ._sources import _open_source
@@ -68,6 +67,11 @@ def run_batch(
     dry_run: bool = False,
     retry_failed: bool = False,
     count_tokens: Callable[[str], int] | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
+    ray_actors: int | None = None,
+    ray_cpus_per_actor: float = 1.0,
+    ray_gpus_per_actor: float = 0.0,
     **options: Unpack[RunOptions],
 ) -> BatchSummary:
     """Run ``task`` over every record of ``source``, writing one JSON line per record.
@@ -94,6 +98,16 @@ def run_batch(
         retry_failed: redo ids whose last line is an error.
         count_tokens: dry runs: the token counter (default: the model's tokenizer, which also
             checks each record against the token budget); ``len`` counts characters, cheaply.
+        executor: ``"local"`` (this process) or ``"ray"``: the records are read with Ray Data
+            and run by a pool of actors, each holding one engine (needs ``structkit[ray]``;
+            files only, not a DataFrame; the engine given by name, not as an object). Same
+            output lines, ids, errors and resume rule.
+        ray_address: the Ray cluster to join (``host:port``); None: ``ray.init()``'s default
+            (``RAY_ADDRESS``, a cluster already joined, or a new one on this machine).
+        ray_actors: engine actors in the pool (default: the cluster's CPUs divided by
+            ``ray_cpus_per_actor``).
+        ray_cpus_per_actor: CPUs each actor reserves; also llama.cpp's threads per actor.
+        ray_gpus_per_actor: GPUs each actor reserves (1 for a vLLM engine per GPU).
         **options: :class:`RunOptions` (``engine``, ``model``, ``format``, ``samples``, ...).
 
     Raises:
@@ -105,9 +119,22 @@ def run_batch(
     settings: dict[str, Any] = dict(options)
     _check_options(settings, batch_size)
     _check_export(export)
+    engine = settings.pop("engine", None)
+    plan = _ray_plan(executor, source, engine, dry_run)
+    if plan is not None:
+        plan = replace(
+            plan,
+            address=ray_address,
+            actors=ray_actors,
+            cpus_per_actor=ray_cpus_per_actor,
+            gpus_per_actor=ray_gpus_per_actor,
+        )
+        plan.check()
+    elif ray_address is not None or ray_actors is not None:
+        raise ConfigurationError("ray_address and ray_actors need executor='ray'")
     job = _Job(
         task=get_task(task) if isinstance(task, str) else task,
-        engine=_named_engine(settings.pop("engine", None), settings.get("model")),
+        engine=_named_engine(engine, settings.get("model")) if plan is None else None,
         model=settings.pop("model", None),
         settings=settings,
         source=None if _is_dataframe(source) else str(Path(source).resolve()),
@@ -120,6 +147,36 @@ def run_batch(
         {Path(export).resolve()} if export not in (None, "dataframe") else set()
     )
     stream = _progress_stream(progress)
+    if plan is not None:
+        from ._ray import run_on_ray
+
+        counts = {"ok": 0, "failed": 0, "skipped": 0, "failed_earlier": 0}
+        bar = Progress(stream, total=None, label=f"structkit batch {job.task.name} (ray)")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        writer = _Writer(out)
+        try:
+            run_on_ray(
+                task=task,
+                engine=engine,
+                model=job.model,
+                settings=settings,
+                source=Path(source),
+                skip=skip,
+                id_column=id_column,
+                group_by=group_by,
+                finished=finished,
+                failed=failed,
+                retry_failed=retry_failed,
+                batch_size=batch_size,
+                plan=plan,
+                writer=writer,
+                bar=bar,
+                counts=counts,
+            )
+        finally:
+            writer.close()
+            bar.close()
+        return _summary(counts, started, out, export)
     items, total = _open_source(
         source, id_column=id_column, group_by=group_by, skip=skip, count=stream is not None
     )
@@ -148,21 +205,13 @@ def run_batch(
         chunk.clear()
         engine_bound = 0
 
-    seen, repeats = IdSet(), dict[str, int]()
+    admission = IdAdmission(finished, failed, retry_failed=retry_failed)
     try:
         while (pair := _next(items, flush)) is not None:
-            rid, item = pair
-            out_id, digest = rid, id_digest(rid)
-            if digest in seen:  # the first record with an id is processed, later ones are not
-                while digest in seen:
-                    repeats[rid] = repeats.get(rid, 1) + 1
-                    out_id = f"{rid}#dup{repeats[rid]}"
-                    digest = id_digest(out_id)
-                item = DuplicateIdError("an earlier record has the same id", record_id=rid)
-            seen.add(digest)
-            if digest in finished and not (retry_failed and digest in failed):
+            out_id, item, done = admission.admit(*pair)
+            if done is not None:
                 counts["skipped"] += 1
-                counts["failed_earlier"] += digest in failed
+                counts["failed_earlier"] += done == "failed"
                 bar.update(skipped=1)
                 continue
             if isinstance(item, Path):
@@ -175,6 +224,12 @@ def run_batch(
     finally:
         writer.close()
         bar.close()
+    return _summary(counts, started, out, export)
+
+
+def _summary(
+    counts: dict[str, int], started: float, out: Path, export: str | os.PathLike[str] | None
+) -> BatchSummary:
     summary = BatchSummary(
         ok=counts["ok"],
         failed=counts["failed"],
@@ -187,6 +242,30 @@ def run_batch(
     if export is not None:
         summary.dataframe = export_results(out, export)
     return summary
+
+
+def _ray_plan(executor: str, source: Any, engine: Any, dry_run: bool) -> RayPlan | None:
+    """A Ray job's plan once the job is known to be one Ray can run; None for the local one."""
+    if executor == "local":
+        return None
+    if executor != "ray":
+        raise ConfigurationError(f"unknown executor {executor!r}; one of local, ray")
+    if dry_run:
+        raise ConfigurationError("a dry run needs no engine: run it with executor='local'")
+    if _is_dataframe(source):
+        raise ConfigurationError(
+            "the Ray executor reads files, not a DataFrame: save it with df.to_parquet(...) "
+            "and give that file"
+        )
+    if engine is not None and not isinstance(engine, str):
+        raise ConfigurationError(
+            "the Ray executor starts an engine in every actor: give the engine by name "
+            "('llama.cpp', 'vllm') or a shared server with STRUCTKIT_SERVER_URL, not an object"
+        )
+    from ._ray import RayPlan, require_ray
+
+    require_ray()
+    return RayPlan()
 
 
 def _next(items: Iterator[tuple[str, Item]], flush: Callable[[], None]) -> tuple[str, Item] | None:

@@ -20,7 +20,7 @@ from ..adapters._record import Record, Section, Value
 if TYPE_CHECKING:  # pandas and numpy load when a job needs them, not with `import structkit`
     import pandas as pd
 
-from ._common import _CSV_SUFFIXES, _JSONL_SUFFIXES, DIR_SUFFIXES, Item
+from ._common import _CSV_SUFFIXES, _JSONL_SUFFIXES, _PARQUET_SUFFIXES, DIR_SUFFIXES, Item
 
 
 def _iter_dir(root: Path, skip: set[Path]) -> tuple[Iterator[tuple[str, Item]], int]:
@@ -95,7 +95,24 @@ def _open_source(
     if suffix in _JSONL_SUFFIXES:
         lines = iter_jsonl(path, id_field=id_column)
         return ((rid, item) for rid, item in lines), count_lines(path) if count else None
+    if suffix in _PARQUET_SUFFIXES:  # a record per row, as for a DataFrame
+        frame = _read_parquet(path)
+        return (_frame_row(frame, i, id_column) for i in range(len(frame))), len(frame)
     raise ConfigurationError(
-        f"cannot read {path.name} as a batch source: give a CSV or JSON Lines file, a folder "
-        "of .json/.xml/.csv/.md/.txt files, or a DataFrame"
+        f"cannot read {path.name} as a batch source: give a CSV, JSON Lines or Parquet file, a "
+        "folder of .json/.xml/.csv/.md/.txt files, or a DataFrame"
     )
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import importlib.util
+
+    if importlib.util.find_spec("pyarrow") is None:
+        raise ConfigurationError("reading .parquet needs pyarrow (pip install pyarrow)")
+    import pandas as pd
+
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        problem = f"{path.name} is not a readable Parquet file ({type(exc).__name__})"
+        raise InputError(problem) from None

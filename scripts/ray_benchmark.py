@@ -1,0 +1,119 @@
+"""Records/s of one batch job: the local executor, Ray with 1 actor and Ray with 2 actors.
+
+Same records, same task, same model (the packaged default on llama.cpp), same cores: the local
+executor's engine uses every core; Ray's single actor reserves them all; two actors one each.
+Each job is timed whole, engine starts included (a fresh engine per local job, fresh actors per
+Ray job), on a fresh output file. Prints mean ± std over the rounds and the host's CPU.
+
+Run under the engine lock (it starts real engines)::
+
+    flock /tmp/structkit-engine.lock .venv/bin/python scripts/ray_benchmark.py --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.ray_probe: the small question task Ray's workers import
+
+from structkit.batch import run_batch  # noqa: E402
+from structkit.engines._llamacpp import LlamaCppEngine  # noqa: E402
+from tests.ray_probe import PROBE, write_patients  # noqa: E402
+
+
+def host_cpu() -> str:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    flags = Path("/proc/cpuinfo").read_text()
+    simd = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "no AVX2"
+    return f"{model} ({simd}), {os.cpu_count()} cores"
+
+
+def one_job(config: str, source: Path, out: Path, cores: int, batch_size: int) -> float:
+    out.unlink(missing_ok=True)
+    options: dict[str, Any] = {"id_column": "id", "batch_size": batch_size, "progress": False}
+    started = time.monotonic()
+    if config == "local":
+        engine = LlamaCppEngine(None, threads=cores)
+        try:
+            summary = run_batch(PROBE, source, out, engine=engine, **options)
+        finally:
+            engine.close()
+    else:
+        actors = int(config.split("-")[1])
+        summary = run_batch(
+            PROBE,
+            source,
+            out,
+            executor="ray",
+            ray_actors=actors,
+            ray_cpus_per_actor=cores // actors,
+            **options,
+        )
+    seconds = time.monotonic() - started
+    done = summary.ok + summary.failed
+    if done != summary.total or summary.skipped:
+        raise SystemExit(f"{config}: {done} of {summary.total} records done")
+    return done / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=10)
+    parser.add_argument("--configs", default="local,ray-1,ray-2")
+    args = parser.parse_args()
+    import ray
+
+    cores = os.cpu_count() or 1
+    pythonpath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    ray.init(
+        num_cpus=cores,
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        log_to_driver=False,
+        logging_level="WARNING",
+        runtime_env={"env_vars": {"PYTHONPATH": pythonpath}},
+    )
+    configs = args.configs.split(",")
+    rates: dict[str, list[float]] = {config: [] for config in configs}
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "patients.jsonl"
+        write_patients(source, args.records)
+        for round_ in range(args.rounds):
+            for config in configs:
+                rate = one_job(config, source, Path(tmp) / "out.jsonl", cores, args.batch_size)
+                rates[config].append(rate)
+                print(f"round {round_ + 1} {config}: {rate:.2f} records/s", flush=True)
+    ray.shutdown()
+    print(
+        f"\nhost: {host_cpu()}; {args.records} records of the ray-probe task, batch size "
+        f"{args.batch_size}, packaged default model on llama.cpp; whole jobs, starts included"
+    )
+    for config in configs:
+        values = rates[config]
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        print(
+            f"{config:>6}: {statistics.mean(values):.2f} ± {std:.2f} records/s "
+            f"(n={len(values)}: {', '.join(f'{v:.2f}' for v in values)})"
+        )
+
+
+if __name__ == "__main__":
+    main()
