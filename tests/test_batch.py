@@ -17,7 +17,7 @@ import pytest
 
 import structkit
 from structkit import BatchSummary, Completion, FakeEngine, GenerationRequest, _progress, run_batch
-from structkit._batch import neutralize_formulas, read_results
+from structkit.batch import neutralize_formulas, read_results
 from structkit.adapters._ids import IdSet
 from structkit.cli import main
 
