@@ -15,7 +15,13 @@ from structkit.engines._base import GenerationRequest
 from structkit.tasks import _clause_modes as modes
 from structkit.tasks import _clause_rank as rank
 from structkit.tasks import _clause_values as values
-from structkit.tasks.clauses import CLAUSES, ClauseExtraction, clauses_task, postprocess
+from structkit.tasks.clauses import (
+    CLAUSE_TYPES,
+    CLAUSES,
+    ClauseExtraction,
+    clauses_task,
+    postprocess,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "datasets"
@@ -252,3 +258,10 @@ def test_eval_compares_every_mode_and_tables_each_type(tmp_path: Path) -> None:
     assert stat is not None and stat.mean > 0  # code alone finds some expert spans
     report = to_markdown(evaluation)
     assert "### Per type" in report and "| Governing Law |" in report
+
+
+def test_ranked_and_structural_types_are_exactly_the_clause_types() -> None:
+    structural = ("Document Name", "Parties", "Agreement Date")
+    assert set(rank.RANKED_TYPES) | set(structural) == set(CLAUSE_TYPES)
+    assert not set(rank.RANKED_TYPES) & set(structural)
+    assert list(rank.RANKED_TYPES) == [t for t in CLAUSE_TYPES if t not in structural]
