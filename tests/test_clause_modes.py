@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -310,3 +311,22 @@ def test_an_empty_band_is_the_baseline_and_asks_nothing() -> None:
     assert asked.unwrap() == baseline.unwrap()
     with pytest.raises(ConfigurationError):
         clauses_task(band=(2.0, 1.0))
+
+
+@pytest.mark.engine
+def test_asking_every_category_on_the_real_model_gives_verified_spans(
+    real_engine: Any,
+) -> None:
+    # Guarantees only: a valid answer or a typed error per record, every span at its offsets.
+    second = str(DATASETS / "clauses" / "cuad_netzee_maintenance_agreement.txt")
+    outcomes = run_task(ASKING, [CONTRACT, second], engine=real_engine, mode="questions")
+    assert len(outcomes) == 2
+    for outcome in outcomes:
+        if not outcome.ok:
+            assert isinstance(outcome.error, structkit.StructkitError)
+            continue
+        assert outcome.questions > 0
+        source = outcome.record.source_text if outcome.record else None
+        assert source is not None
+        for clause in outcome.unwrap().clauses:
+            assert clause.verified and source[clause.start : clause.end] == clause.text

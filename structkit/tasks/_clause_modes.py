@@ -191,10 +191,12 @@ def assemble_clauses(
     *,
     k: int,
     band: tuple[float, float] = QUESTION_BAND,
+    analysis: Analysis | None = None,
 ) -> list[dict[str, Any]]:
     """Structure, code's clear answers, and the candidates the model chose (``answers``:
-    question key -> answer, for the categories of :func:`asked_types`)."""
-    analysis = analyse(record)
+    question key -> answer, for the categories of :func:`asked_types`). ``analysis``: the
+    record's :func:`analyse`, when already made."""
+    analysis = analysis or analyse(record)
     out = structural_clauses(analysis)
     asked = set(asked_types(analysis, k=k, band=band))
     for clause_type in rank.RANKED_TYPES:
