@@ -49,8 +49,9 @@ DEFAULT_K = 3
 BASELINE_THRESHOLD = 4.5
 #: The ranker's best score of a category between these (lower bound included): the model is
 #: asked; at or above the upper bound code keeps the best span, below the lower one there is no
-#: clause (see the module docstring).
-QUESTION_BAND: tuple[float, float] = (BASELINE_THRESHOLD, BASELINE_THRESHOLD)
+#: clause (see the module docstring). Calibrated for the default model (SmolLM2-135M): empty, so
+#: it is asked nothing; it answered "1" to all 131 calibration questions (see the README).
+QUESTION_BAND: tuple[float, float] = (4.5, 4.5)
 #: Longest candidate span (characters), as in the one-shot mode.
 MAX_SPAN = 600
 #: A candidate is shown to the model only with a score above this (it has a cue phrase).
