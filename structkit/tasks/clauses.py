@@ -381,8 +381,8 @@ def merge_clauses(parts: list[ClauseExtraction]) -> ClauseExtraction:
 
 # --- the task: three modes ---------------------------------------------------------------------
 
-#: The task's modes; the first is the default, chosen by measurement (see the README): no model
-#: answer has yet been measured to beat the baseline.
+#: The task's modes; the first is the default, chosen by measurement (see the README): the
+#: default model's answers score below the baseline (0.479 vs 0.533 on held-out CUAD contracts).
 MODES = ("baseline", "questions", "oneshot")
 #: Answer budget of a one-shot question: up to 12 verbatim sentence-length spans per part.
 ONESHOT_TOKENS = 1536
