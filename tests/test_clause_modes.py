@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,9 +17,19 @@ from structkit.engines._base import GenerationRequest
 from structkit.tasks import _clause_modes as modes
 from structkit.tasks import _clause_rank as rank
 from structkit.tasks import _clause_values as values
-from structkit.tasks.clauses import CLAUSES, ClauseExtraction, clauses_task, postprocess
+from structkit.tasks.clauses import (
+    CLAUSE_TYPES,
+    CLAUSES,
+    ClauseExtraction,
+    clauses_task,
+    postprocess,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
+#: A question band that asks the model about every category with a candidate.
+ASK_ALL = (-math.inf, math.inf)
+#: The task asking about every category (the default band leaves clear cases to code).
+ASKING = clauses_task(band=ASK_ALL)
 DATASETS = ROOT / "datasets"
 
 CONTRACT = (
@@ -121,7 +133,7 @@ def test_a_higher_threshold_keeps_fewer_ranked_clauses() -> None:
 def test_question_prompts_offer_exactly_the_shown_candidates() -> None:
     record = load(CONTRACT)
     analysis = modes.analyse(record)
-    prompts = modes.question_prompts(record, k=2)
+    prompts = modes.question_prompts(record, k=2, band=ASK_ALL)
     assert prompts
     for prompt in prompts:
         clause_type = prompt.key.removeprefix("cat:")
@@ -142,7 +154,7 @@ def test_assemble_takes_the_chosen_candidate_and_ignores_none() -> None:
         "cat:Insurance": {"choice": "none"},
         "cat:Anti-Assignment": {"choice": "9"},  # not a shown id: ignored, not an error
     }
-    clauses = modes.assemble_clauses(record, answers, k=3)
+    clauses = modes.assemble_clauses(record, answers, k=3, band=ASK_ALL)
     ranked = [c for c in clauses if c["clause_type"] not in ("Document Name", "Parties")]
     chosen = {c["clause_type"]: c for c in ranked}
     expected = modes.question_candidates(analysis, "Governing Law", 3)[0]
@@ -192,7 +204,7 @@ def test_baseline_mode_never_calls_the_model() -> None:
 def test_question_mode_asks_every_record_in_one_engine_call() -> None:
     engine = _choice_engine("1")
     second = str(DATASETS / "clauses" / "cuad_netzee_maintenance_agreement.txt")
-    outcomes = run_task(CLAUSES, [CONTRACT, second], engine=engine, mode="questions")
+    outcomes = run_task(ASKING, [CONTRACT, second], engine=engine, mode="questions")
     assert len(engine.calls) == 1  # one generate call for all questions of both records
     asked = sum(o.questions for o in outcomes)
     assert asked == len(engine.calls[0]) > 0
@@ -207,7 +219,7 @@ def test_question_mode_asks_every_record_in_one_engine_call() -> None:
 
 
 def test_question_mode_answering_none_keeps_only_what_code_found() -> None:
-    (outcome,) = run_task(CLAUSES, [CONTRACT], engine=_choice_engine("none"), mode="questions")
+    (outcome,) = run_task(ASKING, [CONTRACT], engine=_choice_engine("none"), mode="questions")
     types = {c.clause_type for c in outcome.unwrap().clauses}
     assert types <= {"Document Name", "Parties", "Agreement Date", "Effective Date"}
 
@@ -222,7 +234,7 @@ def test_modes_and_unknown_modes_are_refused() -> None:
 
 def test_k_is_the_number_of_candidates_offered() -> None:
     engine = _choice_engine("none")
-    run_task(clauses_task(k=1), [CONTRACT], engine=engine, mode="questions")
+    run_task(clauses_task(k=1, band=ASK_ALL), [CONTRACT], engine=engine, mode="questions")
     for request in engine.calls[0]:
         assert request.json_schema["properties"]["choice"]["enum"] == ["1", "none"]
 
@@ -252,3 +264,69 @@ def test_eval_compares_every_mode_and_tables_each_type(tmp_path: Path) -> None:
     assert stat is not None and stat.mean > 0  # code alone finds some expert spans
     report = to_markdown(evaluation)
     assert "### Per type" in report and "| Governing Law |" in report
+
+
+def test_ranked_and_structural_types_are_exactly_the_clause_types() -> None:
+    structural = ("Document Name", "Parties", "Agreement Date")
+    assert set(rank.RANKED_TYPES) | set(structural) == set(CLAUSE_TYPES)
+    assert not set(rank.RANKED_TYPES) & set(structural)
+    assert list(rank.RANKED_TYPES) == [t for t in CLAUSE_TYPES if t not in structural]
+
+
+def test_the_band_asks_the_model_only_where_the_ranking_is_unclear() -> None:
+    record = load(CONTRACT)
+    analysis = modes.analyse(record)
+    best = {t: r[0].score for t, r in analysis.ranked.items() if r}
+    scores = sorted(set(best.values()))
+    assert len(scores) >= 4
+    band = (scores[1], scores[-2])  # at least one category below, one above, some inside
+    asked = {p.key.removeprefix("cat:") for p in modes.question_prompts(record, k=3, band=band)}
+    assert asked == {
+        t
+        for t, s in best.items()
+        if band[0] <= s < band[1] and modes.question_candidates(analysis, t, 3)
+    }
+    # Every question answered "none": code's clear answers stay, at their best span.
+    clauses = modes.assemble_clauses(
+        record, {f"cat:{t}": {"choice": "none"} for t in asked}, k=3, band=band
+    )
+    ranked = {c["clause_type"]: c for c in clauses[len(modes.structural_clauses(analysis)) :]}
+    assert set(ranked) == {t for t, s in best.items() if s >= band[1]}
+    for clause_type, clause in ranked.items():
+        top = analysis.ranked[clause_type][0].candidate
+        assert (clause["start"], clause["end"]) == (top.start, top.end)
+    # Answered "1": the in-band categories get their first shown candidate too.
+    chosen = modes.assemble_clauses(
+        record, {f"cat:{t}": {"choice": "1"} for t in asked}, k=3, band=band
+    )
+    assert len(chosen) == len(clauses) + len(asked)
+
+
+def test_an_empty_band_is_the_baseline_and_asks_nothing() -> None:
+    engine = _choice_engine("1")
+    task = clauses_task(band=(modes.BASELINE_THRESHOLD, modes.BASELINE_THRESHOLD))
+    (asked,) = run_task(task, [CONTRACT], engine=engine, mode="questions")
+    (baseline,) = run_task(task, [CONTRACT], engine=engine, mode="baseline")
+    assert engine.calls == [] and asked.questions == 0
+    assert asked.unwrap() == baseline.unwrap()
+    with pytest.raises(ConfigurationError):
+        clauses_task(band=(2.0, 1.0))
+
+
+@pytest.mark.engine
+def test_asking_every_category_on_the_real_model_gives_verified_spans(
+    real_engine: Any,
+) -> None:
+    # Guarantees only: a valid answer or a typed error per record, every span at its offsets.
+    second = str(DATASETS / "clauses" / "cuad_netzee_maintenance_agreement.txt")
+    outcomes = run_task(ASKING, [CONTRACT, second], engine=real_engine, mode="questions")
+    assert len(outcomes) == 2
+    for outcome in outcomes:
+        if not outcome.ok:
+            assert isinstance(outcome.error, structkit.StructkitError)
+            continue
+        assert outcome.questions > 0
+        source = outcome.record.source_text if outcome.record else None
+        assert source is not None
+        for clause in outcome.unwrap().clauses:
+            assert clause.verified and source[clause.start : clause.end] == clause.text

@@ -8,9 +8,13 @@ the structure, in code. For the other 17 categories:
 - **baseline**: the best-ranked span of a category is kept when its score reaches
   :data:`BASELINE_THRESHOLD` (one number for all categories, calibrated on half of the CUAD
   contracts of ``datasets/clauses.jsonl`` by ``scripts/calibrate_clauses.py``).
-- **questions**: the model is shown the top-``k`` spans of a category (those with a cue phrase)
-  and answers which one is a clause of that category, or ``"none"``; its answer is constrained
-  to an enum of exactly those ids. Categories with no candidate are not asked.
+- **questions**: code answers where its ranking is clear, as the baseline does: a category whose
+  best score reaches the top of :data:`QUESTION_BAND` keeps its best span, one scoring below
+  the bottom has no clause. In between, the model is shown the top-``k`` spans of the category
+  (those with a cue phrase) and answers which one is a clause of that category, or ``"none"``;
+  its answer is constrained to an enum of exactly those ids. The band is calibrated with the
+  default model's answers on the calibration half of the CUAD contracts
+  (``scripts/calibrate_clauses.py --answers``).
 
 Every returned clause carries the offsets of its span; ``postprocess`` verifies them.
 """
@@ -29,8 +33,10 @@ __all__ = [
     "BASELINE_THRESHOLD",
     "DEFAULT_K",
     "DESCRIPTIONS",
+    "QUESTION_BAND",
     "Analysis",
     "analyse",
+    "asked_types",
     "assemble_clauses",
     "baseline_clauses",
     "question_candidates",
@@ -41,6 +47,11 @@ __all__ = [
 DEFAULT_K = 3
 #: Lowest ranking score the baseline keeps (see the module docstring).
 BASELINE_THRESHOLD = 4.5
+#: The ranker's best score of a category between these (lower bound included): the model is
+#: asked; at or above the upper bound code keeps the best span, below the lower one there is no
+#: clause (see the module docstring). Calibrated for the default model (SmolLM2-135M): empty, so
+#: it is asked nothing; it answered "1" to all 131 calibration questions (see the README).
+QUESTION_BAND: tuple[float, float] = (4.5, 4.5)
 #: Longest candidate span (characters), as in the one-shot mode.
 MAX_SPAN = 600
 #: A candidate is shown to the model only with a score above this (it has a cue phrase).
@@ -158,11 +169,46 @@ def question_candidates(analysis: Analysis, clause_type: str, k: int) -> list[ra
     return [r.candidate for r in analysis.ranked[clause_type][:k] if r.score > QUESTION_FLOOR]
 
 
-def assemble_clauses(record: Record, answers: Mapping[str, Any], *, k: int) -> list[dict[str, Any]]:
-    """Structure plus the candidates the model chose (``answers``: question key -> answer)."""
-    analysis = analyse(record)
+def _best_score(analysis: Analysis, clause_type: str) -> float | None:
+    ranked = analysis.ranked[clause_type]
+    return ranked[0].score if ranked else None
+
+
+def asked_types(analysis: Analysis, *, k: int, band: tuple[float, float]) -> list[str]:
+    """The categories the model is asked about: best score in ``band``, candidates to show."""
+    low, high = band
+    return [
+        clause_type
+        for clause_type in rank.RANKED_TYPES
+        if (best := _best_score(analysis, clause_type)) is not None
+        and low <= best < high
+        and question_candidates(analysis, clause_type, k)
+    ]
+
+
+def assemble_clauses(
+    record: Record,
+    answers: Mapping[str, Any],
+    *,
+    k: int,
+    band: tuple[float, float] = QUESTION_BAND,
+    analysis: Analysis | None = None,
+) -> list[dict[str, Any]]:
+    """Structure, code's clear answers, and the candidates the model chose (``answers``:
+    question key -> answer, for the categories of :func:`asked_types`). ``analysis``: the
+    record's :func:`analyse`, when already made."""
+    analysis = analysis or analyse(record)
     out = structural_clauses(analysis)
+    asked = set(asked_types(analysis, k=k, band=band))
     for clause_type in rank.RANKED_TYPES:
+        best = _best_score(analysis, clause_type)
+        if best is not None and best >= band[1]:
+            out.append(
+                ranked_clause(analysis, clause_type, analysis.ranked[clause_type][0].candidate)
+            )
+            continue
+        if clause_type not in asked:
+            continue
         answer = answers.get(question_key(clause_type))
         choice = answer.get("choice") if isinstance(answer, dict) else None
         shown = question_candidates(analysis, clause_type, k)
@@ -188,16 +234,17 @@ class Prompt:
     json_schema: dict[str, Any]
 
 
-def question_prompts(record: Record, *, k: int) -> list[Prompt]:
-    """One prompt per category with candidates: pick one of its top-``k`` spans, or "none"."""
+def question_prompts(
+    record: Record, *, k: int, band: tuple[float, float] = QUESTION_BAND
+) -> list[Prompt]:
+    """One prompt per asked category (:func:`asked_types`): pick one of its top-``k`` spans,
+    or "none"."""
     from .._prompt import fence, render_template
 
     analysis = analyse(record)
     out: list[Prompt] = []
-    for clause_type in rank.RANKED_TYPES:
+    for clause_type in asked_types(analysis, k=k, band=band):
         shown = question_candidates(analysis, clause_type, k)
-        if not shown:
-            continue
         ids = [str(i) for i in range(1, len(shown) + 1)]
         listing = "\n".join(
             f"[{i}] {' '.join(c.text[:SHOWN_CHARS].split())}"

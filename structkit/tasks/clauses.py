@@ -381,8 +381,8 @@ def merge_clauses(parts: list[ClauseExtraction]) -> ClauseExtraction:
 
 # --- the task: three modes ---------------------------------------------------------------------
 
-#: The task's modes; the first is the default, chosen by measurement (see the README): no model
-#: answer has yet been measured to beat the baseline.
+#: The task's modes; the first is the default, chosen by measurement (see the README): the
+#: default model's answers score below the baseline (0.479 vs 0.533 on held-out CUAD contracts).
 MODES = ("baseline", "questions", "oneshot")
 #: Answer budget of a one-shot question: up to 12 verbatim sentence-length spans per part.
 ONESHOT_TOKENS = 1536
@@ -436,20 +436,28 @@ def _all_failed(answers: Answers) -> None:
 
 
 def clauses_task(
-    *, k: int = modes.DEFAULT_K, threshold: float = modes.BASELINE_THRESHOLD
+    *,
+    k: int = modes.DEFAULT_K,
+    threshold: float = modes.BASELINE_THRESHOLD,
+    band: tuple[float, float] = modes.QUESTION_BAND,
 ) -> Task[ClauseExtraction]:
     """The clauses task with its settings: ``k`` candidates per question, the baseline's
-    ``threshold``. Modes (``RunOptions["mode"]``, CLI ``--mode``):
+    ``threshold``, the questions mode's ``band`` of ranking scores where the model is asked
+    (``(-inf, inf)``: every category with a candidate). Modes (``RunOptions["mode"]``, CLI
+    ``--mode``):
 
     - ``baseline`` (default): no model; the best-ranked candidate when it scores ``threshold``
       or more.
-    - ``questions``: code ranks candidates per category; the model picks one of the
-      top ``k`` or "none" in one small constrained question per category.
+    - ``questions``: code ranks candidates per category and keeps its clear answers; for a
+      category whose best score is in ``band`` the model picks one of the top ``k`` or "none"
+      in one small constrained question.
     - ``oneshot``: the whole contract (or each part) in one prompt; the model lists the clauses
       of all 20 types, its spans constrained to the contract's sentences. For strong models.
     """
     if k < 1:
         raise ConfigurationError("clauses: k must be at least 1")
+    if band[0] > band[1]:
+        raise ConfigurationError("clauses: the question band's lower bound is above its upper")
 
     def questions(record: Record, ctx: QuestionContext) -> list[Question]:
         if ctx.mode == "baseline":
@@ -463,7 +471,7 @@ def clauses_task(
                 json_schema=p.json_schema,
                 max_tokens=16,
             )
-            for p in modes.question_prompts(record, k=k)
+            for p in modes.question_prompts(record, k=k, band=band)
         ]
 
     def assemble(record: Record, answers: Answers) -> ClauseExtraction:
@@ -478,7 +486,7 @@ def clauses_task(
         if answers.mode == "baseline":
             found = modes.baseline_clauses(record, threshold=threshold)
         else:
-            found = modes.assemble_clauses(record, answers.values, k=k)
+            found = modes.assemble_clauses(record, answers.values, k=k, band=band)
         return ClauseExtraction.model_validate({"clauses": found})
 
     return Task(
