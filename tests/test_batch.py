@@ -17,8 +17,8 @@ import pytest
 
 import structkit
 from structkit import BatchSummary, Completion, FakeEngine, GenerationRequest, _progress, run_batch
-from structkit.batch import neutralize_formulas, read_results
 from structkit.adapters._ids import IdSet
+from structkit.batch import neutralize_formulas, read_results
 from structkit.cli import main
 
 from . import legacy_diagnosis  # noqa: F401  (registers the classic task the batch tests run)
