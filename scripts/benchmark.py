@@ -433,13 +433,11 @@ def main() -> None:
 
 
 def _real_records(n: int, offset: int = 0) -> list[Any]:
-    """Distinct real patient records (datasets/diagnosis_real), cycling when more are asked."""
+    """Distinct real patient records (datasets/diagnosis_real: FHIR JSON and C-CDA XML files,
+    given by path as a user would), cycling when more are asked."""
     lines = (ROOT / "datasets" / "diagnosis_real.jsonl").read_text().splitlines()
     files = [json.loads(line)["input"] for line in lines if line.strip()]
-    return [
-        json.loads((ROOT / "datasets" / files[(offset + i) % len(files)]).read_text())
-        for i in range(n)
-    ]
+    return [str(ROOT / "datasets" / files[(offset + i) % len(files)]) for i in range(n)]
 
 
 def _question_requests(engine: Any, records: list[Any]) -> list[Any]:

@@ -8,6 +8,11 @@ Ray job), on a fresh output file. Prints mean ± std over the rounds and the hos
 Run under the engine lock (it starts real engines)::
 
     flock /tmp/structkit-engine.lock .venv/bin/python scripts/ray_benchmark.py --rounds 3
+    ... --configs local,ray-1,ray-2,server,ray-2-server      # plus a loopback vLLM server
+
+``server`` runs the local executor with a :class:`ServerEngine` on a real vLLM server on
+loopback (started once, outside the timings, same model); ``ray-2-server`` runs Ray's two
+actors as clients of that server (``STRUCTKIT_SERVER_URL`` reaches the actors).
 """
 
 from __future__ import annotations
@@ -44,11 +49,18 @@ def host_cpu() -> str:
     return f"{model} ({simd}), {os.cpu_count()} cores"
 
 
-def one_job(config: str, source: Path, out: Path, cores: int, batch_size: int) -> float:
+def one_job(
+    config: str, source: Path, out: Path, cores: int, batch_size: int, server: str | None
+) -> float:
     out.unlink(missing_ok=True)
     options: dict[str, Any] = {"id_column": "id", "batch_size": batch_size, "progress": False}
     started = time.monotonic()
-    if config == "local":
+    if config == "server":
+        from structkit import ServerEngine
+
+        assert server is not None
+        summary = run_batch(PROBE, source, out, engine=ServerEngine(server), **options)
+    elif config == "local":
         engine = LlamaCppEngine(None, threads=cores)
         try:
             summary = run_batch(PROBE, source, out, engine=engine, **options)
@@ -56,6 +68,9 @@ def one_job(config: str, source: Path, out: Path, cores: int, batch_size: int) -
             engine.close()
     else:
         actors = int(config.split("-")[1])
+        if config.endswith("-server"):
+            assert server is not None
+            os.environ["STRUCTKIT_SERVER_URL"] = server  # passed on to the actors
         summary = run_batch(
             PROBE,
             source,
@@ -65,6 +80,7 @@ def one_job(config: str, source: Path, out: Path, cores: int, batch_size: int) -
             ray_cpus_per_actor=cores // actors,
             **options,
         )
+        os.environ.pop("STRUCTKIT_SERVER_URL", None)
     seconds = time.monotonic() - started
     done = summary.ok + summary.failed
     if done != summary.total or summary.skipped:
@@ -92,19 +108,40 @@ def main() -> None:
         runtime_env={"env_vars": {"PYTHONPATH": pythonpath}},
     )
     configs = args.configs.split(",")
+    server = None
+    if any("server" in c for c in configs):
+        import structkit
+        from tests.vllm_server import VLLMServer
+
+        server = VLLMServer(
+            Path(structkit.prepare_default_model()),
+            name="smollm2",
+            log=Path(tempfile.gettempdir()) / "ray_benchmark_server.log",
+        )
+        server.start()
     rates: dict[str, list[float]] = {config: [] for config in configs}
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "patients.jsonl"
         write_patients(source, args.records)
         for round_ in range(args.rounds):
             for config in configs:
-                rate = one_job(config, source, Path(tmp) / "out.jsonl", cores, args.batch_size)
+                rate = one_job(
+                    config,
+                    source,
+                    Path(tmp) / "out.jsonl",
+                    cores,
+                    args.batch_size,
+                    server.url if server is not None else None,
+                )
                 rates[config].append(rate)
                 print(f"round {round_ + 1} {config}: {rate:.2f} records/s", flush=True)
     ray.shutdown()
+    if server is not None:
+        server.stop()
     print(
         f"\nhost: {host_cpu()}; {args.records} records of the ray-probe task, batch size "
-        f"{args.batch_size}, packaged default model on llama.cpp; whole jobs, starts included"
+        f"{args.batch_size}, packaged default model (llama.cpp; 'server': vLLM float32 on "
+        "loopback, started once before the jobs); whole jobs, engine and actor starts included"
     )
     for config in configs:
         values = rates[config]
