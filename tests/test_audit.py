@@ -43,7 +43,8 @@ def test_outcome_carries_what_produced_it() -> None:
         engine=FakeEngine(respond, model_name="fake-m"),
         seed=7,
         samples=1,
-        mode="questions",  # a mode that asks the model (the default baseline does not)
+        # oneshot asks the model; baseline does not, nor does questions with the default band (empty)
+        mode="oneshot",
     )
     audit = outcome.audit
     assert outcome.ok and audit is not None
@@ -159,7 +160,7 @@ def test_real_engine_lines_name_the_prepared_weights(
         out,
         engine=real_engine,
         progress=False,
-        mode="questions",
+        mode="oneshot",
     )
     (line,) = [json.loads(x) for x in out.read_text().splitlines()]
     audit = line["audit"]
