@@ -43,7 +43,7 @@ def test_outcome_carries_what_produced_it() -> None:
         engine=FakeEngine(respond, model_name="fake-m"),
         seed=7,
         samples=1,
-        # oneshot asks the model; baseline does not, nor does questions with the default band (empty)
+        # oneshot asks the model; baseline does not, nor questions with the default (empty) band
         mode="oneshot",
     )
     audit = outcome.audit
