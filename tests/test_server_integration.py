@@ -16,6 +16,7 @@ is up or restarting; ids exactly once), never what the 135M model answers.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ import structkit
 from structkit import EngineRequestError, OutputError, stream_task
 from structkit.engines._server import ServerEngine
 from structkit.engines._server_seeds import host_has_gpu
+from structkit.tasks.clauses import clauses_task
 
 from .conftest import EXAMPLES, FIXTURES
 from .vllm_server import VLLMServer
@@ -87,7 +89,10 @@ def test_diagnosis_through_the_server(engine: ServerEngine) -> None:
 
 def test_clauses_through_the_server(engine: ServerEngine) -> None:
     contract = EXAMPLES / "contract.txt"
-    outcomes = structkit.run("clauses", [contract], engine=engine, max_attempts=1, mode="questions")
+    # Every category asked (the default model's calibrated band is empty: it would ask nothing).
+    task = clauses_task(band=(-math.inf, math.inf))
+    outcomes = structkit.run(task, [contract], engine=engine, max_attempts=1, mode="questions")
+    assert all(o.questions > 0 for o in outcomes if o.record is not None)
     assert_guarantees(outcomes, [contract.name])
     source = contract.read_text(encoding="utf-8")
     for outcome in outcomes:
