@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -53,11 +52,13 @@ def host_line() -> str:
     )
 
 
-def _fmt(values: list[float], digits: int = 3) -> str:
+def fmt_mean_std(values: list[float], digits: int = 3) -> str:
+    """``mean ± std`` of ``values`` (the benchmark scripts' one format; "-" for none)."""
+    from structkit.evaluation._metrics import mean_std
+
     if not values:
         return "-"
-    mean = statistics.mean(values)
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    mean, std = mean_std(values)
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
@@ -207,10 +208,13 @@ def print_engines(
     }
     for path, f in results.items():
         print(
-            f"| {names[path]} | {_fmt(f['rps8'])} | {_fmt(f['rps1'])} | {_fmt(f['valid'], 2)} "
-            f"| {_fmt(f['tps'], 1)} | {f['start']:.1f} | {f['first']:.1f} | {f['rss_gib']:.2f} |"
+            f"| {names[path]} | {fmt_mean_std(f['rps8'])} | {fmt_mean_std(f['rps1'])} "
+            f"| {fmt_mean_std(f['valid'], 2)} | {fmt_mean_std(f['tps'], 1)} "
+            f"| {f['start']:.1f} | {f['first']:.1f} | {f['rss_gib']:.2f} |"
         )
     if "raw" in results and "llama.cpp" in results:
         pairs = zip(results["llama.cpp"]["rps8"], results["raw"]["rps8"], strict=True)
         ratios = [a / b for a, b in pairs]
-        print(f"structkit / raw xllamacpp (batch 8, same batch per round): {_fmt(ratios, 2)}x")
+        print(
+            f"structkit / raw xllamacpp (batch 8, same batch per round): {fmt_mean_std(ratios, 2)}x"
+        )

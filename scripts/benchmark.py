@@ -301,10 +301,9 @@ def bench_prefix(
 
 
 def _fmt(values: list[float]) -> str:
-    mean = statistics.mean(values)
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    digits = 1 if abs(mean) >= 100 else 3
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+    from bench_engines import fmt_mean_std
+
+    return fmt_mean_std(values, 1 if abs(statistics.mean(values)) >= 100 else 3)
 
 
 def _fake_engine(*_: Any) -> Any:

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -30,23 +28,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.ray_probe: the small question task Ray's workers import
 
+from bench_engines import fmt_mean_std, host_line  # noqa: E402  (scripts/ is on the path)
+
 from structkit.batch import run_batch  # noqa: E402
 from structkit.engines._llamacpp import LlamaCppEngine  # noqa: E402
 from tests.ray_probe import PROBE, write_patients  # noqa: E402
-
-
-def host_cpu() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown CPU",
-    )
-    flags = Path("/proc/cpuinfo").read_text()
-    simd = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "no AVX2"
-    return f"{model} ({simd}), {os.cpu_count()} cores"
 
 
 def one_job(
@@ -139,15 +125,14 @@ def main() -> None:
     if server is not None:
         server.stop()
     print(
-        f"\nhost: {host_cpu()}; {args.records} records of the ray-probe task, batch size "
+        f"\n{host_line()}; {args.records} records of the ray-probe task, batch size "
         f"{args.batch_size}, packaged default model (llama.cpp; 'server': vLLM float32 on "
         "loopback, started once before the jobs); whole jobs, engine and actor starts included"
     )
     for config in configs:
         values = rates[config]
-        std = statistics.stdev(values) if len(values) > 1 else 0.0
         print(
-            f"{config:>6}: {statistics.mean(values):.2f} ± {std:.2f} records/s "
+            f"{config:>6}: {fmt_mean_std(values, 2)} records/s "
             f"(n={len(values)}: {', '.join(f'{v:.2f}' for v in values)})"
         )
 

@@ -11,7 +11,6 @@ maximum, and the host. A run that prints nothing on stdout counts as a failure e
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_engines import host_line  # noqa: E402
+from bench_engines import fmt_mean_std, host_line  # noqa: E402
 
 
 def readme_command() -> str:
@@ -58,11 +57,9 @@ def main() -> None:
         good = code == 0 and printed
         ok += good
         print(f"run {run}: exit {code}, {took:.1f} s{'' if good else '  FAILED'}", flush=True)
-    mean = statistics.mean(seconds)
-    std = statistics.stdev(seconds) if len(seconds) > 1 else 0.0
     print(
-        f"\n{ok}/{args.runs} runs exited 0 with an answer; wall time {mean:.1f} ± {std:.1f} s, "
-        f"max {max(seconds):.1f} s"
+        f"\n{ok}/{args.runs} runs exited 0 with an answer; wall time "
+        f"{fmt_mean_std(seconds, 1)} s, max {max(seconds):.1f} s"
     )
 
 

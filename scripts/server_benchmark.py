@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -33,23 +31,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for tests/vllm_server.py, the launcher the integration tests use
 
+from bench_engines import fmt_mean_std, host_line  # noqa: E402  (scripts/ is on the path)
+
 EMBEDDED = "embedded vllm.LLM (one call per round)"
-
-
-def host() -> str:
-    """The CPU model, usable cores and vector extensions of this machine."""
-    name, flags = platform.processor() or "unknown CPU", set[str]()
-    try:
-        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                name = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-    except OSError:
-        pass
-    vector = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
-    return f"{name}, {len(os.sched_getaffinity(0))} cores, {'/'.join(vector) or 'no AVX2'}"
 
 
 def records(n: int) -> list[dict[str, Any]]:
@@ -117,11 +101,6 @@ def run_server(batch: list[dict[str, Any]], rounds: int, concurrency: int) -> di
         server.stop()
 
 
-def mean_std(values: list[float]) -> str:
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.3f} ± {std:.3f}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=12)
@@ -134,7 +113,7 @@ def main() -> None:
         parser.error("--rounds must be at least 3 (mean ± std)")
 
     batch = records(args.records)
-    setup = {"records": args.records, "rounds": args.rounds, "host": host()}
+    setup = {"records": args.records, "rounds": args.rounds, "host": host_line()}
     results: dict[str, Any] = {}
     if args.results is not None and args.results.exists():
         kept = json.loads(args.results.read_text())
@@ -155,7 +134,7 @@ def main() -> None:
     for name, r in results.items():
         seeds = "" if "seeds" not in r else f" (per-request seeds: {'on' if r['seeds'] else 'off'})"
         print(
-            f"| {name}{seeds} | {mean_std(r['rates'])} | {r['valid']}/{r['total']} | "
+            f"| {name}{seeds} | {fmt_mean_std(r['rates'])} | {r['valid']}/{r['total']} | "
             f"{r['tokens_per_s']:.1f} | {r['start_s']:.0f} |"
         )
     means = {name: statistics.mean(r["rates"]) for name, r in results.items()}
