@@ -442,20 +442,13 @@ def _real_records(n: int, offset: int = 0) -> list[Any]:
 def _question_requests(engine: Any, records: list[Any]) -> list[Any]:
     """The question-mode requests structkit sends for ``records`` at the first attempt."""
     import structkit
-    from structkit._ask import CHAT_MARKUP_TOKENS
+    from structkit._ask import question_context
     from structkit._sampling import request_seed
-    from structkit._task import QuestionContext
     from structkit.adapters import load
     from structkit.engines import GenerationRequest
 
     profile, requests = engine.profile, []
-    context = QuestionContext(
-        mode="model",
-        grounding=True,
-        count_tokens=engine.count_tokens,
-        profile=profile,
-        max_prompt_tokens=profile.max_model_len - profile.max_tokens - CHAT_MARKUP_TOKENS,
-    )
+    context = question_context(engine, mode="model", grounding=True)
     task = structkit.DIAGNOSIS
     assert task.questions is not None
     for i, raw in enumerate(records):

@@ -32,7 +32,7 @@ from ._task import Answers, Question, QuestionContext, Task
 from ._validate import validate_json
 from .adapters._load import load
 
-__all__ = ["CHAT_MARKUP_TOKENS", "run_questions"]
+__all__ = ["CHAT_MARKUP_TOKENS", "question_context", "run_questions"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -54,6 +54,19 @@ def _majority(values: list[Any]) -> tuple[Any, float]:
     return values[canon.index(best)], count / len(values)
 
 
+def question_context(engine: Engine, *, mode: str, grounding: bool) -> QuestionContext:
+    """What a task's ``questions`` sees of the run: the mode, the engine's tokenizer and profile,
+    and the prompt room left after the answer budget and the chat markup."""
+    profile = engine.profile
+    return QuestionContext(
+        mode=mode,
+        grounding=grounding,
+        count_tokens=engine.count_tokens,
+        profile=profile,
+        max_prompt_tokens=profile.max_model_len - profile.max_tokens - CHAT_MARKUP_TOKENS,
+    )
+
+
 def run_questions(
     task: Task[M],
     records: Sequence[Any],
@@ -72,6 +85,7 @@ def run_questions(
     """Run a question-mode task over ``records``; one :class:`Outcome` per record, in order."""
     assert task.questions is not None and task.assemble is not None
     profile = engine.profile
+    context = question_context(engine, mode=mode, grounding=grounding)
     outcomes: list[Outcome[M]] = []
     asked: list[_Asked] = []
     for index, source in enumerate(records):
@@ -80,13 +94,6 @@ def run_questions(
         outcomes.append(outcome)
         try:
             outcome.record = load(source, record_id=rid)
-            context = QuestionContext(
-                mode=mode,
-                grounding=grounding,
-                count_tokens=engine.count_tokens,
-                profile=profile,
-                max_prompt_tokens=profile.max_model_len - profile.max_tokens - CHAT_MARKUP_TOKENS,
-            )
             questions = task.questions(outcome.record, context)
             mine = [_plan(q, index, rid, engine, max_tokens) for q in questions]
         except InputError as exc:
