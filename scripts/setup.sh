@@ -18,9 +18,18 @@ fi
 STAMP=.venv/.structkit-setup
 # --test also installs the `ray` extra: the Ray executor's tests run on a local Ray head.
 EXTRAS="$BUILD,dev$([ "${1:-}" = "--test" ] && echo ,ray || true)"
-WANT="$EXTRAS $(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
-  exit 0
+INPUTS="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
+# Up to date when the inputs are unchanged and the stamped extras include every one asked for:
+# the README's first command after a `--test` set-up need not run pip again.
+if [ -f "$STAMP" ]; then
+  read -r HAVE_EXTRAS HAVE_INPUTS < "$STAMP" || true
+  if [ "${HAVE_INPUTS:-}" = "$INPUTS" ]; then
+    missing=0
+    for extra in ${EXTRAS//,/ }; do
+      case ",${HAVE_EXTRAS:-}," in *",$extra,"*) ;; *) missing=1 ;; esac
+    done
+    [ "$missing" = 0 ] && exit 0
+  fi
 fi
 # pip warns once per package about local index folders it skips; keep real messages only.
 pipq() {
@@ -46,5 +55,5 @@ if [ "$BUILD" = cpu ]; then
   # beside the CPU torch; the text-only path needs none of them.
   pipq uninstall --quiet -y torchvision torchaudio torchcodec || true
 fi
-echo "$WANT" > "$STAMP"
+echo "$EXTRAS $INPUTS" > "$STAMP"
 echo "structkit: set-up of .venv ($BUILD) took $(( $(date +%s) - start )) s" >&2
