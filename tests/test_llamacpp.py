@@ -142,7 +142,7 @@ def test_tokens_are_counted_with_the_gguf_tokenizer(llama):
 def test_tiny_budget_is_a_truncated_output(llama):
     record = json.loads((EXAMPLES / "patient_record.json").read_text())
     with pytest.raises(TruncatedOutputError) as info:
-        structkit.diagnose(record, engine=llama, max_tokens=6, max_attempts=1)
+        structkit.diagnose(record, engine=llama, max_tokens=3, max_attempts=1)
     assert info.value.finish_reason == "length"
     assert info.value.raw.startswith('{"')  # the constrained, compact prefix
 

@@ -12,7 +12,7 @@ import structkit
 from structkit import FakeEngine, GenerationRequest
 from structkit.adapters import load
 from structkit.clinical.icd10cm import title_of
-from structkit.tasks.diagnosis import analyse, baseline_ranking
+from structkit.tasks.diagnosis import analyse, baseline_ranking, urgent_findings
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 RECORDS = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".json", ".xml"))
@@ -20,25 +20,12 @@ RECORDS = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".json", ".xml"))
 
 def _enum(request: GenerationRequest) -> list[str]:
     assert request.json_schema is not None
-    return list(
-        request.json_schema["properties"]["differential"]["items"]["properties"]["code"]["enum"]
-    )
+    return list(request.json_schema["properties"]["differential"]["items"]["enum"])
 
 
 def _first_codes(request: GenerationRequest) -> str:
-    """A well-behaved model: the first three candidates, decreasing likelihoods."""
-    codes = _enum(request)[:3]
-    return json.dumps(
-        {
-            "differential": [{"code": c, "likelihood": 0.8 - 0.2 * i} for i, c in enumerate(codes)],
-            "insufficient_information": False,
-            **(
-                {"urgent_findings": []}
-                if "urgent_findings" in request.json_schema["properties"]
-                else {}
-            ),
-        }
-    )
+    """A well-behaved model: the first three candidates."""
+    return json.dumps({"differential": _enum(request)[:3]})
 
 
 def _keys(record: Any) -> set[str]:
@@ -122,18 +109,7 @@ def _enum_codes() -> list[str]:
 def test_answers_are_made_coherent_in_code():
     def messy(request: GenerationRequest) -> str:
         enum = _enum(request)
-        # increasing likelihoods, a duplicate, and E11 family twice
-        return json.dumps(
-            {
-                "differential": [
-                    {"code": enum[2], "likelihood": 0.1},
-                    {"code": enum[0], "likelihood": 0.9},
-                    {"code": enum[0], "likelihood": 0.5},
-                ],
-                "insufficient_information": False,
-                "urgent_findings": [],
-            }
-        )
+        return json.dumps({"differential": [enum[2], enum[0], enum[0]]})  # a duplicate
 
     diagnosis = structkit.diagnose(str(EXAMPLES / "patient_record.json"), engine=FakeEngine(messy))
     codes = [d.code for d in diagnosis.differential]
@@ -143,38 +119,54 @@ def test_answers_are_made_coherent_in_code():
     assert likelihoods == sorted(likelihoods, reverse=True)  # code's, capped: never increasing
 
 
-def test_the_models_insufficient_claim_is_noted_and_the_invariant_holds():
-    def unsure(request: GenerationRequest) -> str:
-        return json.dumps(
-            {
-                "differential": [{"code": _enum(request)[0], "likelihood": 0.4}],
-                "insufficient_information": True,
-                "urgent_findings": [],
-            }
-        )
+def test_the_question_asks_only_what_is_used_and_urgent_findings_are_by_rule():
+    requests: list[GenerationRequest] = []
 
-    diagnosis = structkit.diagnose(str(EXAMPLES / "patient_record.json"), engine=FakeEngine(unsure))
-    # code retrieved candidates, so the differential stands; the claim is kept as a note
-    assert not diagnosis.insufficient_information and diagnosis.differential
-    assert any("insufficient" in note for note in diagnosis.consistency)
-    # the output model itself refuses insufficient_information with a differential
-    with pytest.raises(ValueError):
-        type(diagnosis).model_validate({**diagnosis.model_dump(), "insufficient_information": True})
+    def respond(request: GenerationRequest) -> str:
+        requests.append(request)
+        return _first_codes(request)
+
+    diagnosis = structkit.diagnose(
+        str(EXAMPLES / "patient_record.json"), engine=FakeEngine(respond)
+    )
+    schema = requests[0].json_schema
+    assert schema is not None and set(schema["properties"]) == {"differential"}
+    # the record's NEWS2 inputs scoring 2+ and critical values, most severe first; the same
+    # with no model at all
+    baseline = structkit.diagnose(
+        str(EXAMPLES / "patient_record.json"), engine=FakeEngine(respond), mode="baseline"
+    )
+    assert diagnosis.red_flags == baseline.red_flags
+    analysis = analyse(load(str(EXAMPLES / "patient_record.json")))
+    assert diagnosis.red_flags == urgent_findings(analysis)
+    assert len(requests) == 1
+
+
+def test_urgent_findings_rule_orders_critical_first_and_skips_mild_values():
+    record = {
+        "patient": {"age": 70, "sex": "female"},
+        "vitals": {"heart_rate_bpm": 95, "respiratory_rate": 23, "spo2_percent": 97},
+        "labs": {"potassium": {"value": 7.1, "unit": "mmol/L"}},
+    }
+    flags = urgent_findings(analyse(load(record)))
+    assert flags and flags[0].startswith("Potassium")  # a critical value comes first
+    assert any(f.startswith("Respiratory rate 23") for f in flags)  # NEWS2: 2 points
+    assert not any(f.startswith("Heart rate") for f in flags)  # 95/min scores 1 point only
+
+
+def test_one_candidate_needs_no_question():
+    record = {"patient": {"age": 50}, "problems": ["Essential hypertension"]}
+    engine = FakeEngine(lambda request: pytest.fail("the model was called"))
+    diagnosis = structkit.diagnose(record, engine=engine)
+    assert [d.code for d in diagnosis.differential] == ["I10"]
+    assert diagnosis.ranked_by == "baseline"  # code ordered it: there was nothing to ask
 
 
 def test_a_code_outside_the_candidates_is_rejected_then_flagged_never_passed_off():
     # The engine ignores the enum (as some backends do): the runner's validation rejects the answer.
     outcome = structkit.diagnose_many(
         [str(EXAMPLES / "patient_record.json")],
-        engine=FakeEngine(
-            lambda r: json.dumps(
-                {
-                    "differential": [{"code": "heart_rate_bpm", "likelihood": 0.9}],
-                    "insufficient_information": False,
-                    "urgent_findings": [],
-                }
-            )
-        ),
+        engine=FakeEngine(lambda r: json.dumps({"differential": ["heart_rate_bpm"]})),
         max_attempts=1,
     )[0]
     if outcome.ok:
@@ -204,14 +196,10 @@ def test_the_model_orders_candidates_but_cannot_drop_what_code_retrieved():
     first = sorted(c.code for c in candidates)[-1]
 
     def short(request: GenerationRequest) -> str:
-        differential = [{"code": first, "likelihood": 0.9}]
-        return json.dumps(
-            {"differential": differential, "insufficient_information": True, "urgent_findings": []}
-        )
+        return json.dumps({"differential": [first]})
 
     value = structkit.diagnose(record, engine=FakeEngine(short))
     codes = [item.code for item in value.differential]
     assert codes[0] == first  # the model's order comes first
     assert len(codes) == min(5, len(candidates))  # code's candidates fill the rest
     assert not value.insufficient_information
-    assert any("insufficient" in note for note in value.consistency)

@@ -43,7 +43,8 @@ class Diagnosis(BaseModel):
 
     ``findings``, ``scores`` and ``rule_red_flags`` are computed in code; ``differential`` is a
     ranking of ICD-10-CM candidates (by the model, or by code in the ``baseline`` mode) and
-    ``red_flags`` are the model's picks among the abnormal findings.
+    ``red_flags`` the abnormal findings that need attention first, by rule (critical values and
+    early-warning-score inputs scoring 2 or 3 points).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -53,7 +54,11 @@ class Diagnosis(BaseModel):
     scores: SkipJsonSchema[list[Score]]
     rule_red_flags: SkipJsonSchema[list[RuleFlag]]
     differential: list[DifferentialItem] = Field(max_length=5)
-    red_flags: list[ShortText] = Field(default_factory=list, max_length=5)
+    red_flags: list[ShortText] = Field(
+        default_factory=list,
+        max_length=5,
+        description="Abnormal findings needing attention first (critical, or NEWS2 points >= 2).",
+    )
     insufficient_information: bool
     missing_information: list[ShortText] = Field(default_factory=list, max_length=10)
     unverified: SkipJsonSchema[list[str]] = Field(

@@ -3,13 +3,13 @@
 Code does everything it can exactly (:mod:`structkit.clinical`): measurements with units, ranges
 and flags; NEWS2, qSOFA and SIRS; rule red flags; and a set of candidate conditions, each an
 ICD-10-CM code verified against the official code list, retrieved from the record's own problems,
-medications, procedures, notes and abnormal findings. The model is asked one small question per
-record: choose and order up to five of *these* codes, with a likelihood each. Its answer is
-constrained to an enum of the candidate codes, so a field name or an invented term cannot be
-produced; anything that still fails verification is listed in ``unverified``, never passed off.
+medications, procedures, notes and abnormal findings; urgent findings by rule. The model is asked
+one small question per record with two or more candidates: order up to five of *these* codes. Its
+answer is constrained to an enum of the candidate codes, so a field name or an invented term cannot
+be produced; anything that still fails verification is listed in ``unverified``, never passed off.
 
 Consistency is enforced in code after decoding (and recorded in ``consistency``):
-``insufficient_information=true`` drops the differential; duplicate codes, and a code whose
+insufficient information means code retrieved no candidate; duplicate codes, and a code whose
 ancestor or descendant is already listed, are dropped; the list is sorted by likelihood so that
 likelihoods never increase down the list. Likelihoods are per-condition probabilities (a patient
 can have several conditions at once), so they are *not* required to sum to 1.
@@ -27,12 +27,19 @@ from .._prompt import fence, render_template
 from .._task import Answers, Question, QuestionContext, Task
 from ..adapters._record import Record
 from ..clinical.candidates import Candidate, candidates_for
-from ..clinical.findings import Findings, extract_findings
+from ..clinical.findings import Findings, Measurement, extract_findings
 from ..clinical.icd10cm import related, title_of
 from ..clinical.scores import RuleFlag, Score, compute_scores, read_context, rule_red_flags
 from ._diagnosis_models import Diagnosis, DifferentialItem
 
-__all__ = ["DIAGNOSIS", "Diagnosis", "DifferentialItem", "analyse", "baseline_ranking"]
+__all__ = [
+    "DIAGNOSIS",
+    "Diagnosis",
+    "DifferentialItem",
+    "analyse",
+    "baseline_ranking",
+    "urgent_findings",
+]
 
 _MAX_DIFFERENTIAL = 5
 _MAX_CANDIDATES = 12
@@ -71,7 +78,12 @@ def analyse(record: Record) -> Analysis:
 
 
 def _facts_text(analysis: Analysis) -> str:
-    """The computed facts, compact: what the model reads instead of raw fields."""
+    """The computed facts, compact: what the model reads instead of raw fields.
+
+    Only what bears on ordering the candidates: measurements within range and the names of a
+    score's missing inputs are left out (they are in the output, computed by code), as every
+    prompt token costs prefill time on a CPU (about half a batch's time on 2 cores).
+    """
     f = analysis.findings
     lines = []
     who = ", ".join(p for p in (f.sex, f"{f.age:g} years" if f.age is not None else "") if p)
@@ -79,12 +91,14 @@ def _facts_text(analysis: Analysis) -> str:
         lines.append(f"Patient: {who}")
     if f.abnormal:
         lines.append("Abnormal findings: " + "; ".join(analysis.abnormal_labels()))
-    normal = [m.name for m in f.measurements if m.flag == "normal"]
-    if normal:
-        lines.append("Within range: " + ", ".join(normal))
-    for score in analysis.scores:
-        partial = "" if score.complete else f" (lower bound; missing {', '.join(score.missing)})"
-        lines.append(f"{score.name}: {score.value} {score.band}{partial}")
+    if analysis.scores:
+        lines.append(
+            "Scores: "
+            + "; ".join(
+                f"{s.name} {s.value} {s.band}{'' if s.complete else ' (lower bound)'}"
+                for s in analysis.scores
+            )
+        )
     for title, items in (
         ("Problems", f.problems),
         ("Medications", f.medications),
@@ -101,30 +115,23 @@ def _facts_text(analysis: Analysis) -> str:
 
 
 def answer_schema(analysis: Analysis) -> dict[str, Any]:
-    """One object: up to five candidate codes with likelihoods, and the insufficiency flag."""
-    properties: dict[str, Any] = {
-        "differential": {
-            "type": "array",
-            "maxItems": _MAX_DIFFERENTIAL,
-            "items": {
-                "type": "object",
-                "properties": {
-                    "code": {"enum": [c.code for c in analysis.candidates]},
-                    "likelihood": {"type": "number", "minimum": 0, "maximum": 1},
-                },
-                "required": ["code", "likelihood"],
-                "additionalProperties": False,
-            },
-        },
-        "insufficient_information": {"type": "boolean"},
-    }
-    labels = analysis.abnormal_labels()
-    if labels:
-        properties["urgent_findings"] = {"type": "array", "maxItems": 3, "items": {"enum": labels}}
+    """Only what is used: the candidate codes in the model's order (up to five, at least one).
+
+    Likelihoods are code's (the default model's own were noise), insufficiency is decided by
+    code (no candidate), urgent findings by rule (:func:`urgent_findings`): asking for them
+    cost ~55 of ~80 decoded tokens per record and changed nothing in the output.
+    """
     return {
         "type": "object",
-        "properties": properties,
-        "required": list(properties),
+        "properties": {
+            "differential": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": _MAX_DIFFERENTIAL,
+                "items": {"enum": [c.code for c in analysis.candidates]},
+            }
+        },
+        "required": ["differential"],
         "additionalProperties": False,
     }
 
@@ -133,8 +140,8 @@ def _questions(record: Record, ctx: QuestionContext) -> list[Question]:
     if ctx.mode == "baseline":
         return []
     analysis = analyse(record)
-    if not analysis.candidates:
-        return []  # nothing codable to rank: insufficient information, decided by code
+    if len(analysis.candidates) < 2:
+        return []  # nothing to order (no candidate: insufficient information), decided by code
     fenced, tag = fence(_facts_text(analysis), label="FACTS")
     prompt = render_template("diagnosis.jinja", record=fenced, tag=tag, max_items=_MAX_DIFFERENTIAL)
     return [
@@ -142,9 +149,30 @@ def _questions(record: Record, ctx: QuestionContext) -> list[Question]:
             key=_QUESTION,
             messages=[{"role": "user", "content": prompt}],
             json_schema=answer_schema(analysis),
-            max_tokens=40 + 28 * _MAX_DIFFERENTIAL,
+            max_tokens=16 + 8 * _MAX_DIFFERENTIAL,
         )
     ]
+
+
+def urgent_findings(analysis: Analysis, limit: int = 3) -> list[str]:
+    """Abnormal findings that need attention first, by rule: critical values, and measurements
+    scoring 2 or 3 points in an early-warning score (NEWS2's urgent bands), most severe first."""
+
+    def points(measurement: Measurement) -> int:
+        where = set(measurement.pointers)
+        return max(
+            (i.points for s in analysis.scores for i in s.inputs if where & set(i.pointers)),
+            default=0,
+        )
+
+    abnormal = analysis.findings.abnormal
+    labels = dict(zip(map(id, abnormal), analysis.abnormal_labels(), strict=False))
+    urgent = [
+        (not m.flag.startswith("critical"), -points(m), index, labels[id(m)])
+        for index, m in enumerate(abnormal)
+        if id(m) in labels and (m.flag.startswith("critical") or points(m) >= 2)
+    ]
+    return [label for *_, label in sorted(urgent)][:limit]
 
 
 # ----------------------------------------------------------------------------- assembling
@@ -209,17 +237,15 @@ def _model_first(
     """The model orders the candidates; those it did not name follow in the code's order.
 
     Retrieval is code's exact work: what the record supports is a candidate whether or not a
-    small model names it, so a short answer (or a claim of insufficient information) reorders
-    the differential but never empties it. Measured on the real-record benchmark, letting the
-    model drop candidates cut recall@5 from the code's 0.34 to 0.09 (README, Diagnosis).
+    small model names it, so a short answer reorders the differential but never empties it.
+    Measured on the real-record benchmark, letting the model drop candidates cut recall@5 from
+    the code's 0.34 to 0.09 (README, Diagnosis).
 
     Likelihoods are the code's evidence-based ones (as in the baseline), capped so they never
     increase down the model's order: the default model's own numbers were noise (all 0.0 on the
-    README's record), while its order is what it is asked for.
+    README's record), so the question no longer asks for them.
     """
-    order = [str(d["code"]) for d in answer["differential"]]
-    if answer["insufficient_information"]:
-        notes.append("the model judged the information insufficient; code's candidates kept")
+    order = [str(code) for code in answer["differential"]]
     weights = {c.code: round(c.weight / (c.weight + 2.0), 2) for c in candidates}
     rest = sorted((c for c in candidates if c.code not in order), key=lambda c: (-c.weight, c.code))
     ranking: list[tuple[str, float]] = []
@@ -234,9 +260,8 @@ def _assemble(record: Record, answers: Answers) -> Diagnosis:
     analysis = analyse(record)
     candidates = {c.code: c for c in analysis.candidates}
     notes: list[str] = []
-    red_flags: list[str] = []
     insufficient = not analysis.candidates
-    if answers.mode == "baseline" or not analysis.candidates:
+    if answers.mode == "baseline" or len(analysis.candidates) < 2:
         ranking = baseline_ranking(analysis.candidates)
         ranked_by: Literal["model", "baseline"] = "baseline"
     else:
@@ -253,7 +278,6 @@ def _assemble(record: Record, answers: Answers) -> Diagnosis:
             notes.append("the model gave no valid answer; no differential")
         else:
             ranking = _model_first(answer, analysis.candidates, notes)
-            red_flags = [str(label) for label in answer.get("urgent_findings", [])][:5]
     items, unverified = _coherent(ranking, candidates, notes)
     if insufficient and items:
         notes.append("insufficient_information=true: the differential was dropped")
@@ -267,7 +291,7 @@ def _assemble(record: Record, answers: Answers) -> Diagnosis:
         scores=analysis.scores,
         rule_red_flags=analysis.rule_flags,
         differential=items,
-        red_flags=red_flags,
+        red_flags=urgent_findings(analysis),
         insufficient_information=insufficient,
         missing_information=_missing(analysis),
         unverified=unverified,
