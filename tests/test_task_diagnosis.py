@@ -61,16 +61,21 @@ def test_no_condition_is_a_field_name_on_any_shipped_example(path):
     assert diagnosis.findings is not None
 
 
-def test_readme_record_gets_findings_scores_and_a_coded_differential():
+def _diagnose_readme_record() -> tuple[Any, list[GenerationRequest]]:
+    """The README's record diagnosed by a well-behaved fake model, and the requests it got."""
     requests: list[GenerationRequest] = []
 
     def respond(request: GenerationRequest) -> str:
         requests.append(request)
         return _first_codes(request)
 
-    diagnosis = structkit.diagnose(
+    return structkit.diagnose(
         str(EXAMPLES / "patient_record.json"), engine=FakeEngine(respond)
-    )
+    ), requests
+
+
+def test_readme_record_gets_findings_scores_and_a_coded_differential():
+    diagnosis, requests = _diagnose_readme_record()
     assert len(requests) == 1  # one small question per record
     prompt = requests[0].messages[-1]["content"]
     assert "Heart rate 108 /min (high)" in prompt and "NEWS2" in prompt
@@ -120,21 +125,15 @@ def test_answers_are_made_coherent_in_code():
 
 
 def test_the_question_asks_only_what_is_used_and_urgent_findings_are_by_rule():
-    requests: list[GenerationRequest] = []
-
-    def respond(request: GenerationRequest) -> str:
-        requests.append(request)
-        return _first_codes(request)
-
-    diagnosis = structkit.diagnose(
-        str(EXAMPLES / "patient_record.json"), engine=FakeEngine(respond)
-    )
+    diagnosis, requests = _diagnose_readme_record()
     schema = requests[0].json_schema
     assert schema is not None and set(schema["properties"]) == {"differential"}
     # the record's NEWS2 inputs scoring 2+ and critical values, most severe first; the same
     # with no model at all
     baseline = structkit.diagnose(
-        str(EXAMPLES / "patient_record.json"), engine=FakeEngine(respond), mode="baseline"
+        str(EXAMPLES / "patient_record.json"),
+        engine=FakeEngine(lambda request: pytest.fail("the model was called")),
+        mode="baseline",
     )
     assert diagnosis.red_flags == baseline.red_flags
     analysis = analyse(load(str(EXAMPLES / "patient_record.json")))

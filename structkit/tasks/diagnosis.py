@@ -165,13 +165,13 @@ def urgent_findings(analysis: Analysis, limit: int = 3) -> list[str]:
             default=0,
         )
 
-    abnormal = analysis.findings.abnormal
-    labels = dict(zip(map(id, abnormal), analysis.abnormal_labels(), strict=False))
-    urgent = [
-        (not m.flag.startswith("critical"), -points(m), index, labels[id(m)])
-        for index, m in enumerate(abnormal)
-        if id(m) in labels and (m.flag.startswith("critical") or points(m) >= 2)
-    ]
+    urgent = []
+    # abnormal_labels() is one label per abnormal finding, in order, cut at 20: not strict
+    labelled = zip(analysis.findings.abnormal, analysis.abnormal_labels(), strict=False)
+    for index, (m, label) in enumerate(labelled):
+        critical, score = m.flag.startswith("critical"), points(m)
+        if critical or score >= 2:
+            urgent.append((not critical, -score, index, label))
     return [label for *_, label in sorted(urgent)][:limit]
 
 
