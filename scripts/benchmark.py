@@ -441,7 +441,7 @@ def _asking_files() -> tuple[str, ...]:
 
     lines = (ROOT / "datasets" / "diagnosis_real.jsonl").read_text().splitlines()
     files = [str(ROOT / "datasets" / json.loads(line)["input"]) for line in lines if line.strip()]
-    return tuple(f for f in files if len(analyse(load(f)).candidates) >= 2)
+    return tuple(f for f in files if analyse(load(f)).asks)
 
 
 def _real_records(n: int, offset: int = 0) -> list[Any]:

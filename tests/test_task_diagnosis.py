@@ -18,6 +18,12 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 RECORDS = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".json", ".xml"))
 
 
+@pytest.fixture
+def no_model() -> FakeEngine:
+    """An engine that fails the test if the model is called."""
+    return FakeEngine(lambda request: pytest.fail("the model was called"))
+
+
 def _enum(request: GenerationRequest) -> list[str]:
     assert request.json_schema is not None
     return list(request.json_schema["properties"]["differential"]["items"]["enum"])
@@ -86,10 +92,9 @@ def test_readme_record_gets_findings_scores_and_a_coded_differential():
     assert diagnosis.findings.latest("troponin_i").flag == "high"
 
 
-def test_baseline_mode_does_not_call_the_model():
-    engine = FakeEngine(lambda request: pytest.fail("the model was called"))
+def test_baseline_mode_does_not_call_the_model(no_model):
     diagnosis = structkit.diagnose(
-        str(EXAMPLES / "patient_record.json"), engine=engine, mode="baseline"
+        str(EXAMPLES / "patient_record.json"), engine=no_model, mode="baseline"
     )
     assert diagnosis.ranked_by == "baseline"
     likelihoods = [d.likelihood for d in diagnosis.differential]
@@ -124,21 +129,57 @@ def test_answers_are_made_coherent_in_code():
     assert likelihoods == sorted(likelihoods, reverse=True)  # code's, capped: never increasing
 
 
-def test_the_question_asks_only_what_is_used_and_urgent_findings_are_by_rule():
+def test_the_question_asks_only_what_is_used_and_urgent_findings_are_by_rule(no_model):
     diagnosis, requests = _diagnose_readme_record()
     schema = requests[0].json_schema
     assert schema is not None and set(schema["properties"]) == {"differential"}
-    # the record's NEWS2 inputs scoring 2+ and critical values, most severe first; the same
-    # with no model at all
-    baseline = structkit.diagnose(
-        str(EXAMPLES / "patient_record.json"),
-        engine=FakeEngine(lambda request: pytest.fail("the model was called")),
-        mode="baseline",
-    )
-    assert diagnosis.red_flags == baseline.red_flags
-    analysis = analyse(load(str(EXAMPLES / "patient_record.json")))
-    assert diagnosis.red_flags == urgent_findings(analysis)
     assert len(requests) == 1
+    # respiratory rate 22 scores 2 NEWS2 points; heart rate 108 and SpO2 94 % score 1 each, and
+    # nothing is critical; the same with no model at all
+    assert diagnosis.red_flags == ["Respiratory rate 22 /min (high)"]
+    baseline = structkit.diagnose(
+        str(EXAMPLES / "patient_record.json"), engine=no_model, mode="baseline"
+    )
+    assert baseline.red_flags == diagnosis.red_flags
+
+
+def test_only_the_differential_is_in_the_decoded_schema():
+    # the review UI marks fields outside the schema as code's: every other field is code's
+    assert set(structkit.DIAGNOSIS.schema["properties"]) == {"differential"}
+
+
+def test_the_output_model_rejects_a_differential_with_insufficient_information():
+    diagnosis, _ = _diagnose_readme_record()
+    broken = diagnosis.model_dump() | {"insufficient_information": True}
+    with pytest.raises(ValueError, match="excludes a differential"):
+        type(diagnosis).model_validate(broken)
+
+
+def test_a_blood_pressure_pair_scores_each_value_on_its_own():
+    # "85/50" is one field with two measurements: systolic 85 scores 3 NEWS2 points, the
+    # diastolic 50 none, and must not borrow the systolic's points through the shared pointer
+    record = {"patient": {"age": 70}, "vitals": {"blood_pressure_mmhg": "85/50"}}
+    flags = urgent_findings(analyse(load(record)))
+    assert any(f.startswith("Systolic blood pressure 85") for f in flags)
+    assert not any(f.startswith("Diastolic") for f in flags)
+
+
+def test_a_repeated_procedure_is_shown_to_the_model_once():
+    procedures = ["Documentation of current medications"] * 4 + ["Nasal sinus endoscopy"]
+    record = {
+        "patient": {"age": 60},
+        "problems": ["Essential hypertension", "Type 2 diabetes mellitus"],
+        "procedures": procedures,
+    }
+    prompts: list[str] = []
+
+    def respond(request: GenerationRequest) -> str:
+        prompts.append(request.messages[-1]["content"])
+        return _first_codes(request)
+
+    structkit.diagnose(record, engine=FakeEngine(respond))
+    assert prompts[0].count("Documentation of current medications") == 1
+    assert "Nasal sinus endoscopy" in prompts[0]
 
 
 def test_urgent_findings_rule_orders_critical_first_and_skips_mild_values():
@@ -153,10 +194,9 @@ def test_urgent_findings_rule_orders_critical_first_and_skips_mild_values():
     assert not any(f.startswith("Heart rate") for f in flags)  # 95/min scores 1 point only
 
 
-def test_one_candidate_needs_no_question():
+def test_one_candidate_needs_no_question(no_model):
     record = {"patient": {"age": 50}, "problems": ["Essential hypertension"]}
-    engine = FakeEngine(lambda request: pytest.fail("the model was called"))
-    diagnosis = structkit.diagnose(record, engine=engine)
+    diagnosis = structkit.diagnose(record, engine=no_model)
     assert [d.code for d in diagnosis.differential] == ["I10"]
     assert diagnosis.ranked_by == "baseline"  # code ordered it: there was nothing to ask
 
@@ -168,15 +208,12 @@ def test_a_code_outside_the_candidates_is_rejected_then_flagged_never_passed_off
         engine=FakeEngine(lambda r: json.dumps({"differential": ["heart_rate_bpm"]})),
         max_attempts=1,
     )[0]
-    if outcome.ok:
-        assert outcome.value.differential == [] and outcome.value.insufficient_information
-    else:
-        assert outcome.error is not None
+    assert not outcome.ok and isinstance(outcome.error, structkit.OutputValidationError)
+    assert outcome.value is None
 
 
-def test_a_thin_record_is_insufficient_without_asking():
-    engine = FakeEngine(lambda request: pytest.fail("the model was called"))
-    diagnosis = structkit.diagnose({"note": "feels fine"}, engine=engine)
+def test_a_thin_record_is_insufficient_without_asking(no_model):
+    diagnosis = structkit.diagnose({"note": "feels fine"}, engine=no_model)
     assert diagnosis.insufficient_information and diagnosis.differential == []
 
 

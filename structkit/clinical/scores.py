@@ -66,7 +66,7 @@ class Score(BaseModel):
 
 
 class RuleFlag(BaseModel):
-    """A red flag raised by a rule in code (kept apart from the model's own red flags)."""
+    """A red flag raised by a rule in code (NEWS2/qSOFA thresholds and critical values)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -27,7 +27,12 @@ class DifferentialItem(BaseModel):
         max_length=8, description="ICD-10-CM code, from the candidates retrieved for this record."
     )
     condition: str = Field(max_length=240, description="The official ICD-10-CM title of `code`.")
-    likelihood: float = Field(ge=0.0, le=1.0, description="Probability this condition is present.")
+    likelihood: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="Evidence weight w / (w + 2) of what retrieved the code, capped so it never"
+        " increases down the list: a ranking score, not a calibrated probability.",
+    )
     verified: SkipJsonSchema[bool] = Field(
         description="The code is in the ICD-10-CM code list (simple-icd-10-cm)."
     )
@@ -49,25 +54,28 @@ class Diagnosis(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    summary: str = Field(max_length=600)
+    # Only the differential's order is the model's (question mode): every other field is code's.
+    summary: SkipJsonSchema[str] = Field(max_length=600)
     findings: SkipJsonSchema[Findings]
     scores: SkipJsonSchema[list[Score]]
     rule_red_flags: SkipJsonSchema[list[RuleFlag]]
     differential: list[DifferentialItem] = Field(max_length=5)
-    red_flags: list[ShortText] = Field(
+    red_flags: SkipJsonSchema[list[ShortText]] = Field(
         default_factory=list,
         max_length=5,
         description="Abnormal findings needing attention first (critical, or NEWS2 points >= 2).",
     )
-    insufficient_information: bool
-    missing_information: list[ShortText] = Field(default_factory=list, max_length=10)
+    insufficient_information: SkipJsonSchema[bool]
+    missing_information: SkipJsonSchema[list[ShortText]] = Field(
+        default_factory=list, max_length=10
+    )
     unverified: SkipJsonSchema[list[str]] = Field(
         default_factory=list, description="Codes the answer named that could not be verified."
     )
     consistency: SkipJsonSchema[list[str]] = Field(
         default_factory=list, description="What code changed to make the answer coherent."
     )
-    ranked_by: Literal["model", "baseline"]
+    ranked_by: SkipJsonSchema[Literal["model", "baseline"]]
 
     @model_validator(mode="after")
     def _coherent(self) -> Diagnosis:

@@ -11,15 +11,18 @@ be produced; anything that still fails verification is listed in ``unverified``,
 Consistency is enforced in code after decoding (and recorded in ``consistency``):
 insufficient information means code retrieved no candidate; duplicate codes, and a code whose
 ancestor or descendant is already listed, are dropped; the list is sorted by likelihood so that
-likelihoods never increase down the list. Likelihoods are per-condition probabilities (a patient
-can have several conditions at once), so they are *not* required to sum to 1.
+likelihoods never increase down the list. Likelihoods are ranking scores from the evidence
+weight (not calibrated probabilities; a patient can have several conditions), so they need not
+sum to 1.
 
 Modes: ``model`` (default) and ``baseline``: the candidates ranked by code-only evidence weight,
-no model call.
+no model call. With fewer than two candidates nothing is asked in either mode, and the result
+says ``ranked_by="baseline"``.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -55,11 +58,15 @@ class Analysis:
     rule_flags: list[RuleFlag]
     candidates: list[Candidate]
 
-    def abnormal_labels(self) -> list[str]:
-        return [
-            f"{m.name} {m.value:g} {m.unit} ({m.flag.replace('_', ' ')})"
-            for m in self.findings.abnormal
-        ][:20]
+    @property
+    def asks(self) -> bool:
+        """Whether the model is asked: ordering needs two or more candidates (none means
+        insufficient information, one is its own order; code decides both)."""
+        return len(self.candidates) >= 2
+
+
+def _label(m: Measurement) -> str:
+    return f"{m.name} {m.value:g} {m.unit} ({m.flag.replace('_', ' ')})"
 
 
 def analyse(record: Record) -> Analysis:
@@ -90,7 +97,7 @@ def _facts_text(analysis: Analysis) -> str:
     if who:
         lines.append(f"Patient: {who}")
     if f.abnormal:
-        lines.append("Abnormal findings: " + "; ".join(analysis.abnormal_labels()))
+        lines.append("Abnormal findings: " + "; ".join(_label(m) for m in f.abnormal[:20]))
     if analysis.scores:
         lines.append(
             "Scores: "
@@ -99,15 +106,18 @@ def _facts_text(analysis: Analysis) -> str:
                 for s in analysis.scores
             )
         )
-    for title, items in (
-        ("Problems", f.problems),
-        ("Medications", f.medications),
-        ("Procedures", f.procedures[-8:]),
-        ("Allergies", f.allergies),
-        ("Notes", f.notes),
+    for title, items, keep in (
+        ("Problems", f.problems, slice(12)),
+        ("Medications", f.medications, slice(12)),
+        ("Procedures", f.procedures, slice(-8, None)),
+        ("Allergies", f.allergies, slice(12)),
+        ("Notes", f.notes, slice(12)),
     ):
-        if items:
-            lines.append(f"{title}: " + "; ".join(i.text[:160] for i in items[:12]))
+        # A record lists the same procedure at every visit ("Documentation of current
+        # medications" four times): once is what the question needs, the rest is prefill.
+        texts = list(dict.fromkeys(i.text[:160] for i in items))[keep]
+        if texts:
+            lines.append(f"{title}: " + "; ".join(texts))
     lines.append("Candidate conditions (ICD-10-CM code: title [why retrieved]):")
     for c in analysis.candidates:
         lines.append(f"- {c.code}: {c.title} [{'; '.join(r[:60] for r in c.reasons[:3])}]")
@@ -118,8 +128,9 @@ def answer_schema(analysis: Analysis) -> dict[str, Any]:
     """Only what is used: the candidate codes in the model's order (up to five, at least one).
 
     Likelihoods are code's (the default model's own were noise), insufficiency is decided by
-    code (no candidate), urgent findings by rule (:func:`urgent_findings`): asking for them
-    cost ~55 of ~80 decoded tokens per record and changed nothing in the output.
+    code (no candidate), urgent findings by rule (:func:`urgent_findings`): asking for them cost
+    ~60 of ~76 decoded tokens per record; the likelihoods and insufficiency asked were never
+    used, and the rule's urgent findings matched the gold better than the model's (README).
     """
     return {
         "type": "object",
@@ -140,8 +151,8 @@ def _questions(record: Record, ctx: QuestionContext) -> list[Question]:
     if ctx.mode == "baseline":
         return []
     analysis = analyse(record)
-    if len(analysis.candidates) < 2:
-        return []  # nothing to order (no candidate: insufficient information), decided by code
+    if not analysis.asks:
+        return []
     fenced, tag = fence(_facts_text(analysis), label="FACTS")
     prompt = render_template("diagnosis.jinja", record=fenced, tag=tag, max_items=_MAX_DIFFERENTIAL)
     return [
@@ -149,9 +160,18 @@ def _questions(record: Record, ctx: QuestionContext) -> list[Question]:
             key=_QUESTION,
             messages=[{"role": "user", "content": prompt}],
             json_schema=answer_schema(analysis),
-            max_tokens=16 + 8 * _MAX_DIFFERENTIAL,
+            max_tokens=_answer_budget(analysis, ctx),
         )
     ]
+
+
+def _answer_budget(analysis: Analysis, ctx: QuestionContext) -> int:
+    """Tokens for the longest answer the schema allows (the enum does not forbid repeats: the
+    longest code five times), in the model's own tokenizer, plus a margin for end of sequence:
+    a cut answer would fail the whole record."""
+    longest = max((c.code for c in analysis.candidates), key=ctx.count_tokens)
+    worst = json.dumps({"differential": [longest] * _MAX_DIFFERENTIAL}, separators=(",", ":"))
+    return ctx.count_tokens(worst) + 8
 
 
 def urgent_findings(analysis: Analysis, limit: int = 3) -> list[str]:
@@ -159,19 +179,25 @@ def urgent_findings(analysis: Analysis, limit: int = 3) -> list[str]:
     scoring 2 or 3 points in an early-warning score (NEWS2's urgent bands), most severe first."""
 
     def points(measurement: Measurement) -> int:
-        where = set(measurement.pointers)
+        # The pointer alone is not enough: "85/50" is one field holding two measurements, and
+        # the diastolic 50 must not take the systolic 85's points. A score input shows the value
+        # it scored in the same form.
+        where, shown = set(measurement.pointers), f"{measurement.value:g} {measurement.unit}"
         return max(
-            (i.points for s in analysis.scores for i in s.inputs if where & set(i.pointers)),
+            (
+                i.points
+                for s in analysis.scores
+                for i in s.inputs
+                if i.value == shown and where & set(i.pointers)
+            ),
             default=0,
         )
 
     urgent = []
-    # abnormal_labels() is one label per abnormal finding, in order, cut at 20: not strict
-    labelled = zip(analysis.findings.abnormal, analysis.abnormal_labels(), strict=False)
-    for index, (m, label) in enumerate(labelled):
+    for index, m in enumerate(analysis.findings.abnormal):
         critical, score = m.flag.startswith("critical"), points(m)
         if critical or score >= 2:
-            urgent.append((not critical, -score, index, label))
+            urgent.append((not critical, -score, index, _label(m)))
     return [label for *_, label in sorted(urgent)][:limit]
 
 
@@ -231,9 +257,7 @@ def _missing(analysis: Analysis) -> list[str]:
     ][:10]
 
 
-def _model_first(
-    answer: dict[str, Any], candidates: list[Candidate], notes: list[str]
-) -> list[tuple[str, float]]:
+def _model_first(answer: dict[str, Any], candidates: list[Candidate]) -> list[tuple[str, float]]:
     """The model orders the candidates; those it did not name follow in the code's order.
 
     Retrieval is code's exact work: what the record supports is a candidate whether or not a
@@ -245,8 +269,10 @@ def _model_first(
     increase down the model's order: the default model's own numbers were noise (all 0.0 on the
     README's record), so the question no longer asks for them.
     """
-    order = [str(code) for code in answer["differential"]]
     weights = {c.code: round(c.weight / (c.weight + 2.0), 2) for c in candidates}
+    # Validation already held the answer to the candidates' enum; filtering again keeps a code
+    # from elsewhere from taking a slot should that contract ever loosen.
+    order = [str(code) for code in answer["differential"] if str(code) in weights]
     rest = sorted((c for c in candidates if c.code not in order), key=lambda c: (-c.weight, c.code))
     ranking: list[tuple[str, float]] = []
     cap = 1.0
@@ -261,7 +287,7 @@ def _assemble(record: Record, answers: Answers) -> Diagnosis:
     candidates = {c.code: c for c in analysis.candidates}
     notes: list[str] = []
     insufficient = not analysis.candidates
-    if answers.mode == "baseline" or len(analysis.candidates) < 2:
+    if answers.mode == "baseline" or not analysis.asks:
         ranking = baseline_ranking(analysis.candidates)
         ranked_by: Literal["model", "baseline"] = "baseline"
     else:
@@ -277,11 +303,8 @@ def _assemble(record: Record, answers: Answers) -> Diagnosis:
             ranking, insufficient = [], True
             notes.append("the model gave no valid answer; no differential")
         else:
-            ranking = _model_first(answer, analysis.candidates, notes)
+            ranking = _model_first(answer, analysis.candidates)
     items, unverified = _coherent(ranking, candidates, notes)
-    if insufficient and items:
-        notes.append("insufficient_information=true: the differential was dropped")
-        items = []
     if not items and not insufficient:
         notes.append("no condition could be kept: insufficient_information set")
         insufficient = True
