@@ -68,7 +68,9 @@ class RunOptions(TypedDict, total=False):
     mode: str | None
 
 
-def _engine(engine: Engine | str | None, model: ModelArg) -> Engine:
+def _engine(engine: Engine | str | None, model: ModelArg, *, records: int | None = None) -> Engine:
+    """The engine to run on: an object as given, else by name or default (``records``: the job's
+    size, which picks the default engine on CPU; None when not known)."""
     if engine is not None and not isinstance(engine, str):
         return engine
     if engine is None:
@@ -79,7 +81,7 @@ def _engine(engine: Engine | str | None, model: ModelArg) -> Engine:
             return server
     from .engines._select import engine_named  # by name, STRUCTKIT_ENGINE or the platform
 
-    return engine_named(engine, model)
+    return engine_named(engine, model, records=records)
 
 
 def _run(
@@ -89,7 +91,9 @@ def _run(
     options: RunOptions,
 ) -> list[Outcome[M]]:
     settings: dict[str, Any] = dict(options)
-    engine = _engine(settings.pop("engine", None), settings.pop("model", None))
+    engine = _engine(
+        settings.pop("engine", None), settings.pop("model", None), records=len(records)
+    )
     started = utc_now()
     outcomes = run_task(task, records, engine=engine, record_ids=record_ids, **settings)
     attach_audits(outcomes, run_audit(task, engine, settings), started=started)

@@ -40,6 +40,10 @@ ENVIRONMENT: dict[str, EnvVar] = {
         EnvVar("STRUCTKIT_CACHE_DIR", "where prepared models are kept"),
         EnvVar("STRUCTKIT_KV_CACHE_GIB", "vLLM on CPU: KV cache size in GiB"),
         EnvVar("STRUCTKIT_LLAMACPP_THREADS", "llama.cpp: threads (default: the usable cores)"),
+        EnvVar(
+            "STRUCTKIT_VLLM_FROM_RECORDS",
+            "CPU only: jobs of this many records or more default to vLLM (default: 100)",
+        ),
         EnvVar("CUDA_VISIBLE_DEVICES", "blank or -1 hides every GPU: engines are chosen as on CPU"),
     )
 }

@@ -143,7 +143,7 @@ def test_stream_task_raises_typed_errors(bad_files: dict[str, Path]) -> None:
 def _cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
     from structkit import _api, cli
 
-    monkeypatch.setattr(_api, "_engine", lambda engine, model: FakeEngine(_never))
+    monkeypatch.setattr(_api, "_engine", lambda engine, model, **_: FakeEngine(_never))
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
         try:

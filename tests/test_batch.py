@@ -490,3 +490,22 @@ def test_cli_batch_on_a_finished_job_reports_and_exits_by_failures(tmp_path, cap
     )
     assert code == 2 and "holds results" in err  # a dry run never overwrites results
     assert out.read_bytes() == before
+
+
+def test_default_engine_is_chosen_with_the_records_left_to_run(tmp_path, monkeypatch):
+    from structkit.engines import _select
+
+    sizes: list[int | None] = []
+
+    def engine_named(requested: Any, model: Any, *, records: int | None = None) -> FakeEngine:
+        sizes.append(records)
+        return FakeEngine(respond)
+
+    monkeypatch.delenv("STRUCTKIT_SERVER_URL", raising=False)
+    monkeypatch.setattr(_select, "engine_named", engine_named)
+    first, out = patients_csv(tmp_path / "first.csv", n=2), tmp_path / "out.jsonl"
+    run_batch("diagnosis_freeform", first, out, progress=False)
+    run_batch("diagnosis_freeform", patients_csv(tmp_path / "all.csv", n=6), out, progress=False)
+    assert sizes == [2, 4]  # resumed: the two finished rows are not counted
+    structkit.run("diagnosis_freeform", [{"age": 1}, {"age": 2}, {"age": 3}])
+    assert sizes[-1] == 3

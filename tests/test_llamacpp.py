@@ -82,6 +82,40 @@ def test_engine_choice_explicit_then_environment_then_platform(monkeypatch, tmp_
         choose_engine("tgi", None)
 
 
+def test_cpu_default_follows_the_job_size_and_the_process_keeps_it(monkeypatch):
+    from structkit.engines import _select
+
+    monkeypatch.delenv("STRUCTKIT_ENGINE", raising=False)
+    monkeypatch.delenv("STRUCTKIT_MODEL", raising=False)
+    monkeypatch.delenv("STRUCTKIT_VLLM_FROM_RECORDS", raising=False)
+    monkeypatch.setattr(_select, "has_gpu", lambda: False)
+    monkeypatch.setattr(_select, "_PLATFORM_CHOICE", {})
+    assert choose_engine(None, None, records=None) == "llama.cpp"  # size unknown: quick start
+    assert choose_engine(None, None, records=99) == "llama.cpp"
+    assert choose_engine(None, None, records=100) == "vllm"
+    assert choose_engine("llama.cpp", None, records=10_000) == "llama.cpp"  # explicit wins
+    monkeypatch.setenv("STRUCTKIT_VLLM_FROM_RECORDS", "5")
+    assert choose_engine(None, None, records=5) == "vllm"
+    for bad in ("0", "-3", "many"):
+        monkeypatch.setenv("STRUCTKIT_VLLM_FROM_RECORDS", bad)
+        with pytest.raises(ConfigurationError, match="STRUCTKIT_VLLM_FROM_RECORDS"):
+            choose_engine(None, None, records=5)
+    monkeypatch.setenv("STRUCTKIT_VLLM_FROM_RECORDS", "5")
+    real_find_spec = _select.importlib.util.find_spec
+    monkeypatch.setattr(  # without vLLM installed, a large job stays on llama.cpp
+        _select.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "vllm" else real_find_spec(name, *a),
+    )
+    assert choose_engine(None, None, records=500) == "llama.cpp"
+    monkeypatch.setattr(_select.importlib.util, "find_spec", real_find_spec)
+    # the first default chosen for a model is kept: one engine per process, not a second start
+    monkeypatch.setattr("structkit.engines._llamacpp.get_llamacpp_engine", lambda model: "llama")
+    assert _select.engine_named(None, None, records=1) == "llama"
+    assert choose_engine(None, None, records=500) == "llama.cpp"
+    assert choose_engine("vllm", None, records=1) == "vllm"  # explicit choices are not kept
+
+
 def test_cli_accepts_engine_on_every_command():
     from structkit.cli import build_parser
 

@@ -49,6 +49,9 @@ class IdSet:
         # numpy strips trailing NULs when handing an S16 element back: pad before comparing.
         return i < len(self._sorted) and bytes(self._sorted[i]).ljust(16, b"\0") == digest
 
+    def __len__(self) -> int:
+        return len(self._sorted) + len(self._recent)
+
     def add(self, digest: bytes) -> None:
         self._recent.add(digest)
         if len(self._recent) >= max(self._FLUSH, len(self._sorted) >> 5):

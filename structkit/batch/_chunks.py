@@ -42,6 +42,7 @@ class _Job:
     dry_template: int = 0  # tokens of the prompt around the record
     dry_budget: int | None = None
     source: str | None = None  # the input file or folder, recorded in audits for review
+    records: int | None = None  # records left to run, when counted: picks the default engine
 
     shared_audit: dict[str, Any] | None = None
 
@@ -55,7 +56,7 @@ class _Job:
 
     def get_engine(self) -> Engine:
         if self.engine is None:  # started on the first chunk that needs it, never on a no-op
-            self.engine = _engine(None, self.model)
+            self.engine = _engine(None, self.model, records=self.records)
         return self.engine
 
 

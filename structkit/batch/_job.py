@@ -177,9 +177,13 @@ def run_batch(
             writer.close()
             bar.close()
         return _summary(counts, started, out, export)
+    # a default engine is chosen by the job's size (engines/_select.py), so count then too
+    counted = stream is not None or (job.engine is None and not dry_run)
     items, total = _open_source(
-        source, id_column=id_column, group_by=group_by, skip=skip, count=stream is not None
+        source, id_column=id_column, group_by=group_by, skip=skip, count=counted
     )
+    if total is not None:
+        job.records = max(total - len(finished), 0)
     bar = Progress(stream, total=total, label=f"structkit batch {job.task.name}")
     out.parent.mkdir(parents=True, exist_ok=True)
     writer = _Writer(out)

@@ -1,9 +1,14 @@
 """Which engine runs a model: the one place that reads ``STRUCTKIT_ENGINE`` and the platform.
 
 Order: an explicit choice (``engine="llama.cpp"``, ``--engine``), else ``STRUCTKIT_ENGINE``, else
-the platform default: vLLM on GPU machines; on CPU-only machines llama.cpp for GGUF models (the
-packaged default is one), measured faster there (README, "Engines"), and vLLM for Hugging Face
-folders and ids, which llama.cpp cannot load.
+the platform default: vLLM on GPU machines, and vLLM for Hugging Face folders and ids, which
+llama.cpp cannot load. On CPU-only machines with a GGUF model (the packaged default is one) the
+size of the job decides, because the two engines trade start-up for throughput (README,
+"Engines"): llama.cpp starts in seconds, vLLM in ~1.5 minutes but then answered the shipped
+diagnosis questions ~2x faster on our 2-core hosts. A job of ``STRUCTKIT_VLLM_FROM_RECORDS``
+records or more (default 100, about where vLLM's start is paid back) goes to vLLM, a smaller or
+unknown one to llama.cpp. Once a default engine is chosen for a model, the process keeps it: one
+engine per process, never a second start because a later job is larger.
 """
 
 from __future__ import annotations
@@ -21,12 +26,21 @@ from .._profiles import DEFAULT_MODEL
 if TYPE_CHECKING:
     from ._base import Engine
 
-__all__ = ["ENGINE_NAMES", "choose_engine", "engine_named", "new_engine"]
+__all__ = ["ENGINE_NAMES", "choose_engine", "engine_named", "new_engine", "vllm_from_records"]
 
 ENGINE_NAMES = ("llama.cpp", "vllm")
 _ALIASES = {"llama.cpp": "llama.cpp", "llamacpp": "llama.cpp", "llama-cpp": "llama.cpp"}
 
 ModelArg = str | os.PathLike[str] | None
+
+# Where vLLM's ~90 s start on CPU is paid back by its higher throughput on the shipped questions
+# (measured on a 2-core AMD EPYC: 0.54 vs 0.25 records/s, README "Engines"): 3 + n / 0.25 =
+# 92 + n / 0.54 at n ~ 40 with a warm compile cache; a first start (model conversion, compile)
+# takes longer, so the default leaves a margin.
+_VLLM_FROM_RECORDS = 100
+
+# model -> the engine the platform rule picked first in this process (explicit choices aside)
+_PLATFORM_CHOICE: dict[str, str] = {}
 
 
 def _normalized(name: str) -> str:
@@ -54,8 +68,27 @@ def _is_gguf(model: ModelArg) -> bool:
     return path.suffix == ".gguf" or (path.is_dir() and any(path.glob("*.gguf")))
 
 
-def choose_engine(requested: str | None, model: ModelArg) -> str:
-    """The engine name for ``model``: ``requested``, else ``STRUCTKIT_ENGINE``, else by platform.
+def vllm_from_records() -> int:
+    """Jobs of this many records or more default to vLLM on CPU (``STRUCTKIT_VLLM_FROM_RECORDS``).
+
+    Raises:
+        ConfigurationError: the variable is not a positive integer.
+    """
+    raw = env("STRUCTKIT_VLLM_FROM_RECORDS")
+    if raw is None:
+        return _VLLM_FROM_RECORDS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigurationError(f"STRUCTKIT_VLLM_FROM_RECORDS must be a positive integer: {raw!r}")
+    return value
+
+
+def choose_engine(requested: str | None, model: ModelArg, *, records: int | None = None) -> str:
+    """The engine name for ``model``: ``requested``, else ``STRUCTKIT_ENGINE``, else by platform
+    and, on CPU-only machines, by the job's size (``records``; ``None`` when not known).
 
     Raises:
         ConfigurationError: an unknown engine name.
@@ -65,14 +98,25 @@ def choose_engine(requested: str | None, model: ModelArg) -> str:
         return _normalized(chosen)
     if has_gpu():
         return "vllm"
-    if _is_gguf(model) and importlib.util.find_spec("xllamacpp") is not None:
-        return "llama.cpp"
-    return "vllm"
+    if not _is_gguf(model) or importlib.util.find_spec("xllamacpp") is None:
+        return "vllm"
+    kept = _PLATFORM_CHOICE.get(_model_key(model))
+    if kept is not None:
+        return kept
+    large = records is not None and records >= vllm_from_records()
+    return "vllm" if large and importlib.util.find_spec("vllm") is not None else "llama.cpp"
 
 
-def engine_named(requested: str | None, model: ModelArg) -> Engine:
+def _model_key(model: ModelArg) -> str:
+    return str(model) if model is not None else default_model()
+
+
+def engine_named(requested: str | None, model: ModelArg, *, records: int | None = None) -> Engine:
     """The process-wide engine chosen by :func:`choose_engine` (started lazily, then reused)."""
-    if choose_engine(requested, model) == "llama.cpp":
+    name = choose_engine(requested, model, records=records)
+    if not (requested or env("STRUCTKIT_ENGINE")):
+        _PLATFORM_CHOICE.setdefault(_model_key(model), name)  # the process keeps its default
+    if name == "llama.cpp":
         from ._llamacpp import get_llamacpp_engine
 
         return get_llamacpp_engine(model)
