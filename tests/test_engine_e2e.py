@@ -108,6 +108,8 @@ def test_a_batch_of_long_records_is_chunk_prefilled_without_killing_the_engine(r
         EXAMPLES / "patient_record.json",
     ]
     outcomes = structkit.diagnose_many(sources, engine=real_engine, max_tokens=3, max_attempts=1)
+    # the long records yield two or more candidates (code's retrieval), so the engine is asked
+    assert any(o.questions for o in outcomes)
     for outcome in outcomes:
         assert not isinstance(outcome.error, structkit.EngineRequestError), outcome.error
         # diagnosis asks the model only to order two or more coded candidates (compact
@@ -116,7 +118,8 @@ def test_a_batch_of_long_records_is_chunk_prefilled_without_killing_the_engine(r
             assert isinstance(outcome.error, TruncatedOutputError)  # 3 tokens cannot finish
         else:
             assert outcome.ok and len(outcome.value.differential) <= 1
-    structkit.diagnose({"age": 50, "complaint": "cough"}, engine=real_engine)  # still alive
+    alive = structkit.diagnose(EXAMPLES / "patient_record.json", engine=real_engine)
+    assert alive.questions and not isinstance(alive.error, structkit.EngineRequestError)
 
 
 def test_financials_are_grounded_and_ratios_computed_in_code(real_engine):
