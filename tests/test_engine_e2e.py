@@ -118,7 +118,7 @@ def test_a_batch_of_long_records_is_chunk_prefilled_without_killing_the_engine(r
             assert isinstance(outcome.error, TruncatedOutputError)  # 3 tokens cannot finish
         else:
             assert outcome.ok and len(outcome.value.differential) <= 1
-    alive = structkit.diagnose(EXAMPLES / "patient_record.json", engine=real_engine)
+    (alive,) = structkit.diagnose_many([EXAMPLES / "patient_record.json"], engine=real_engine)
     assert alive.questions and not isinstance(alive.error, structkit.EngineRequestError)
 
 
