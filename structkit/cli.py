@@ -37,8 +37,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         "--engine",
         default=None,
         choices=ENGINE_NAMES,
-        help="engine that runs the model (default: STRUCTKIT_ENGINE, else vllm on GPU machines "
-        "and llama.cpp for GGUF models such as the default on CPU-only ones)",
+        help="engine that runs the model (default: STRUCTKIT_ENGINE, else vllm on GPU machines; "
+        "on CPU-only ones, for GGUF models such as the default, llama.cpp for jobs under "
+        "STRUCTKIT_VLLM_FROM_RECORDS records (100) and vllm from there)",
     )
     parser.add_argument("--max-tokens", type=int, default=None, help="answer token budget")
     parser.add_argument(
