@@ -28,7 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-PATHS = ("llama.cpp", "raw", "vllm")
+# "vllm" runs in the dtype structkit picks for the host; the suffixed paths force one, to measure
+# float32 against bfloat16 on the same host.
+PATHS = ("llama.cpp", "raw", "vllm", "vllm-float32", "vllm-bfloat16")
 _FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 
 
@@ -50,6 +52,12 @@ def host_line() -> str:
         f"host: {model}; flags: {present}; {len(os.sched_getaffinity(0))} cores; "
         f"{pages / (1 << 30):.0f} GiB; load average {os.getloadavg()[0]:.1f}"
     )
+
+
+def _host_dtype() -> str:
+    from structkit.engines._vllm import cpu_dtype
+
+    return cpu_dtype()
 
 
 def fmt_mean_std(values: list[float], digits: int = 3) -> str:
@@ -119,10 +127,11 @@ def _run(path: str, engine: Any, workload: Workload, batch: list[Any]) -> tuple[
 
 def _start(path: str, model: str | None, llama: Any) -> tuple[Any, float]:
     started = time.perf_counter()
-    if path == "vllm":
+    if _is_vllm(path):
         from structkit.engines import VLLMEngine
 
-        engine: Any = VLLMEngine(model)
+        dtype = path.partition("-")[2]
+        engine: Any = VLLMEngine(model, **({"dtype": dtype} if dtype else {}))
         _ = engine.llm
         return engine, time.perf_counter() - started
     if llama is not None:  # one llama.cpp server for both paths
@@ -130,6 +139,10 @@ def _start(path: str, model: str | None, llama: Any) -> tuple[Any, float]:
     engine = _uncached_llamacpp(model)
     _ = engine.server
     return engine, time.perf_counter() - started
+
+
+def _is_vllm(path: str) -> bool:
+    return path.startswith("vllm")
 
 
 def _uncached_llamacpp(model: str | None) -> Any:
@@ -153,13 +166,14 @@ def bench_engines(
     results: dict[str, dict[str, Any]] = {
         p: {"rps8": [], "rps1": [], "valid": [], "tps": []} for p in paths
     }
-    groups = [[p for p in paths if p != "vllm"], [p for p in paths if p == "vllm"]]
+    # llama.cpp and raw share a server; each vLLM path starts (and closes) an engine of its own
+    groups = [[p for p in paths if not _is_vllm(p)], *([p] for p in paths if _is_vllm(p))]
     for group in (g for g in groups if g):
         llama: Any = None
         with PeakMemory() as memory:
             for path in group:
                 engine, results[path]["start"] = _start(path, model, llama)
-                llama = engine if path != "vllm" else None
+                llama = None if _is_vllm(path) else engine
                 first = time.perf_counter()
                 _run(path, engine, workload, workload.records(1, 900 + paths.index(path)))
                 results[path]["first"] = time.perf_counter() - first
@@ -204,7 +218,9 @@ def print_engines(
     names = {
         "llama.cpp": "structkit on llama.cpp",
         "raw": "raw xllamacpp",
-        "vllm": "structkit on vLLM",
+        "vllm": f"structkit on vLLM ({_host_dtype()})",
+        "vllm-float32": "structkit on vLLM, float32",
+        "vllm-bfloat16": "structkit on vLLM, bfloat16",
     }
     for path, f in results.items():
         print(
