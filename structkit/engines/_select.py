@@ -4,11 +4,11 @@ Order: an explicit choice (``engine="llama.cpp"``, ``--engine``), else ``STRUCTK
 the platform default: vLLM on GPU machines, and vLLM for Hugging Face folders and ids, which
 llama.cpp cannot load. On CPU-only machines with a GGUF model (the packaged default is one) the
 size of the job decides, because the two engines trade start-up for throughput (README,
-"Engines"): llama.cpp starts in seconds, vLLM in ~1.5 minutes but then answered the shipped
-diagnosis questions ~2x faster on our 2-core hosts. A job of ``STRUCTKIT_VLLM_FROM_RECORDS``
-records or more (default 100, about where vLLM's start is paid back) goes to vLLM, a smaller or
-unknown one to llama.cpp. Once a default engine is chosen for a model, the process keeps it: one
-engine per process, never a second start because a later job is larger.
+"Engines"): llama.cpp starts in seconds, vLLM in ~1-2 minutes but then answered the shipped
+diagnosis questions 2.3-4x faster on our 2-core hosts. A job of ``STRUCTKIT_VLLM_FROM_RECORDS``
+records or more (default 100: the start is paid back after ~30, a first start takes longer) goes
+to vLLM, a smaller or unknown one to llama.cpp. Once a default engine is chosen for a model, the
+process keeps it: one engine per process, never a second start because a later job is larger.
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ _ALIASES = {"llama.cpp": "llama.cpp", "llamacpp": "llama.cpp", "llama-cpp": "lla
 
 ModelArg = str | os.PathLike[str] | None
 
-# Where vLLM's ~90 s start on CPU is paid back by its higher throughput on the shipped questions
-# (measured on a 2-core AMD EPYC: 0.54 vs 0.25 records/s, README "Engines"): 3 + n / 0.25 =
-# 92 + n / 0.54 at n ~ 40 with a warm compile cache; a first start (model conversion, compile)
-# takes longer, so the default leaves a margin.
+# Where vLLM's start on CPU is paid back by its higher throughput on the shipped questions
+# (README "Engines", warm compile cache): on a 2-core AVX2 EPYC llama.cpp gave 0.255 records/s
+# after a 2.5 s start and vLLM 0.591 after 76 s (break-even n ~ 33); on a 2-core AVX-512 EPYC
+# 0.401 after 2.1 s against 1.609 (bfloat16) after 51 s (n ~ 26). A first start also converts
+# and compiles the model (~2 min), so the default leaves a margin.
 _VLLM_FROM_RECORDS = 100
 
 # model -> the engine the platform rule picked first in this process (explicit choices aside)
