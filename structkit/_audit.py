@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ._config import cache_root, write_cached
 from ._engine import Engine
 from ._sampling import answer_budget
 from ._task import Task
@@ -69,8 +70,6 @@ def _canonical(value: Any) -> bytes:
 
 
 def _cache_file() -> Path:
-    from ._config import cache_root
-
     return cache_root() / _HASH_CACHE
 
 
@@ -97,13 +96,7 @@ def _file_sha256(path: Path) -> str:
         except (OSError, ValueError):
             known = {}
         known[key] = value
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(known))
-            os.replace(tmp, cache)
-        except OSError:  # a read-only cache only costs a re-hash next time
-            pass
+        write_cached(cache, json.dumps(known))  # a read-only cache only costs a re-hash
     return value
 
 

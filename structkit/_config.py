@@ -7,13 +7,23 @@ and a value that is set but blank counts as unset.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from ._profiles import DEFAULT_MODEL
 
-__all__ = ["ENVIRONMENT", "EnvVar", "cache_root", "default_model", "env", "gpus_hidden"]
+__all__ = [
+    "ENVIRONMENT",
+    "EnvVar",
+    "cache_root",
+    "default_model",
+    "env",
+    "gpus_hidden",
+    "write_cached",
+]
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,21 @@ def cache_root() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("structkit"))
+
+
+def write_cached(path: Path, text: str) -> None:
+    """Write a file under :func:`cache_root` whole or not at all: written beside and renamed,
+    so another process never reads half of it; a cache that cannot be written is skipped, as it
+    only costs the next process the work again."""
+    # one temporary name per process and thread: two writers never share a half-written file
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):  # e.g. the folder is a file: there is no tmp either
+            tmp.unlink()
 
 
 def gpus_hidden() -> bool:

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
-import os
 import re
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._config import cache_root
+from .._config import cache_root, write_cached
 
 __all__ = ["is_billable", "related", "search_titles", "title_of"]
 
@@ -74,7 +72,7 @@ def _items() -> dict[str, _Item]:
         return _read(path)
     except (OSError, ValueError):
         items = _derive()
-        _write(path, items)
+        write_cached(path, _table(items))
         return items
 
 
@@ -106,19 +104,10 @@ def _read(path: Path) -> dict[str, _Item]:
     return items
 
 
-def _write(path: Path, items: dict[str, _Item]) -> None:
-    """Written beside and renamed, so a reader never sees half a table; a cache folder that
-    cannot be written only costs the next process the slow path."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp"
-        ) as handle:
-            for code, item in items.items():
-                handle.write(f"{code}\t{item.parent}\t{int(item.leaf)}\t{item.title}\n")
-        os.replace(handle.name, path)
-    except OSError:
-        return
+def _table(items: dict[str, _Item]) -> str:
+    return "".join(
+        f"{code}\t{item.parent}\t{int(item.leaf)}\t{item.title}\n" for code, item in items.items()
+    )
 
 
 def _key(code: str) -> str | None:
