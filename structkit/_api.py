@@ -14,6 +14,7 @@ from ._audit import attach_audits, run_audit, utc_now
 from ._engine import Engine
 from ._runner import Outcome, run_task
 from ._task import Task, get_task
+from .engines._select import resolve_engine
 from .tasks.clauses import CLAUSES, ClauseExtraction
 from .tasks.diagnosis import DIAGNOSIS, Diagnosis
 from .tasks.financials import FINANCIALS, Financials
@@ -68,22 +69,6 @@ class RunOptions(TypedDict, total=False):
     mode: str | None
 
 
-def _engine(engine: Engine | str | None, model: ModelArg, *, records: int | None = None) -> Engine:
-    """The engine to run on: an object as given, else by name or default (``records``: the job's
-    size, which picks the default engine on CPU; None when not known)."""
-    if engine is not None and not isinstance(engine, str):
-        return engine
-    if engine is None:
-        from .engines._server import engine_from_env  # STRUCTKIT_SERVER_URL selects a server
-
-        server = engine_from_env(None if model is None else str(model))
-        if server is not None:
-            return server
-    from .engines._select import engine_named  # by name, STRUCTKIT_ENGINE or the platform
-
-    return engine_named(engine, model, records=records)
-
-
 def _run(
     task: Task[M],
     records: Sequence[Any],
@@ -91,8 +76,10 @@ def _run(
     options: RunOptions,
 ) -> list[Outcome[M]]:
     settings: dict[str, Any] = dict(options)
-    engine = _engine(
-        settings.pop("engine", None), settings.pop("model", None), records=len(records)
+    engine = resolve_engine(
+        engine=settings.pop("engine", None),
+        model=settings.pop("model", None),
+        records=len(records),
     )
     started = utc_now()
     outcomes = run_task(task, records, engine=engine, record_ids=record_ids, **settings)

@@ -26,17 +26,19 @@ from typing import Any
 import pytest
 
 import structkit
+import structkit.cli
 from structkit import EngineRequestError, OutputError, stream_task
 from structkit.engines._server import ServerEngine
 from structkit.engines._server_seeds import host_has_gpu
 from structkit.tasks.clauses import clauses_task
 
-from .conftest import EXAMPLES, FIXTURES
+from .conftest import EXAMPLES, FIXTURES, ROOT
 from .vllm_server import VLLMServer
 
 pytestmark = [pytest.mark.engine, pytest.mark.server]
 
 RESTART_RECORDS = 4  # two chunks of 2: one written before the kill, one after the restart
+DATASETS = ROOT / "datasets"
 LINE_TIMEOUT = 300.0  # seconds for the batch's first line (it only waits for the server here)
 
 
@@ -85,6 +87,25 @@ def test_diagnosis_through_the_server(engine: ServerEngine) -> None:
     for outcome in outcomes:
         if outcome.ok:
             assert isinstance(outcome.value, structkit.Diagnosis)
+
+
+def test_structkit_eval_runs_on_the_server_that_structkit_server_url_names(
+    server: VLLMServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # `structkit eval` resolves its engine like every other command: the URL picks the server.
+    monkeypatch.setenv("STRUCTKIT_SERVER_URL", server.url)
+    monkeypatch.delenv("STRUCTKIT_ENGINE", raising=False)
+    out = tmp_path / "report"
+    argv = ["eval", "diagnosis", str(DATASETS / "diagnosis.jsonl"), "--limit", "1"]
+    argv += ["--runs", "1", "--setting", "mode=model", "--out", str(out)]
+    assert structkit.cli.main(argv) == 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    # the served model's name (a local engine would report the packaged model's id)
+    assert [c["model"] for c in report["configs"]] == [server.name]
+    assert f"| {server.name} |" in capsys.readouterr().out
 
 
 def test_clauses_through_the_server(engine: ServerEngine) -> None:

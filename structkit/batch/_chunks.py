@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._api import _engine
 from .._ask import CHAT_MARKUP_TOKENS
 from .._audit import attach_audits, run_audit, utc_now
 from .._config import default_model
@@ -24,6 +23,7 @@ from .._sampling import answer_budget
 from .._task import Task
 from ..adapters._record import Record
 from ..adapters._render import fit_to_budget, render
+from ..engines import resolve_engine
 
 if TYPE_CHECKING:  # pandas and numpy load when a job needs them, not with `import structkit`
     pass
@@ -56,13 +56,13 @@ class _Job:
 
     def get_engine(self) -> Engine:
         if self.engine is None:  # started on the first chunk that needs it, never on a no-op
-            self.engine = _engine(None, self.model, records=self.records)
+            self.engine = resolve_engine(model=self.model, records=self.records)
         return self.engine
 
 
 def _named_engine(engine: Engine | str | None, model: Any) -> Engine | None:
     """An engine given by name is looked up now (engines start lazily, so this costs nothing)."""
-    return _engine(engine, model) if isinstance(engine, str) else engine
+    return resolve_engine(engine=engine, model=model) if isinstance(engine, str) else engine
 
 
 def _line(

@@ -4,6 +4,7 @@ from typing import Any
 
 from .._engine import Completion, Engine, GenerationRequest
 from ._fake import FakeEngine
+from ._select import resolve_engine
 
 __all__ = [
     "Completion",
@@ -17,6 +18,7 @@ __all__ = [
     "VLLMEngine",
     "engine_from_env",
     "get_engine",
+    "resolve_engine",
 ]
 
 _LAZY = {

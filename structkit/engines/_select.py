@@ -26,7 +26,14 @@ from .._profiles import DEFAULT_MODEL
 if TYPE_CHECKING:
     from ._base import Engine
 
-__all__ = ["ENGINE_NAMES", "choose_engine", "engine_named", "new_engine", "vllm_from_records"]
+__all__ = [
+    "ENGINE_NAMES",
+    "choose_engine",
+    "engine_named",
+    "new_engine",
+    "resolve_engine",
+    "vllm_from_records",
+]
 
 ENGINE_NAMES = ("llama.cpp", "vllm")
 _ALIASES = {"llama.cpp": "llama.cpp", "llamacpp": "llama.cpp", "llama-cpp": "llama.cpp"}
@@ -135,3 +142,35 @@ def new_engine(requested: str | None, model: ModelArg) -> Engine:
     from ._vllm import VLLMEngine
 
     return VLLMEngine(model)
+
+
+def resolve_engine(
+    *,
+    engine: Engine | str | None = None,
+    model: ModelArg = None,
+    records: int | None = None,
+    fresh: bool = False,
+) -> Engine:
+    """The engine a call runs on: the one front door for the API, batch, eval and the servers.
+
+    An engine object is used as given. Without a name, ``STRUCTKIT_SERVER_URL`` selects a
+    server engine; otherwise the engine is chosen by name, ``STRUCTKIT_ENGINE`` or the platform
+    (:func:`choose_engine`, where ``records`` is the job's size, None when not known).
+
+    Args:
+        fresh: a new engine the caller owns and closes (``structkit eval`` closes each model's
+            engine before loading the next) instead of the process-wide one.
+    """
+    if engine is not None and not isinstance(engine, str):
+        return engine
+    if engine is None:
+        from ._server_env import engine_from_env, server_engine_from_env
+
+        server = (server_engine_from_env if fresh else engine_from_env)(
+            None if model is None else str(model)
+        )
+        if server is not None:
+            return server
+    if fresh:
+        return new_engine(engine, model)
+    return engine_named(engine, model, records=records)

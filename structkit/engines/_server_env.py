@@ -12,7 +12,7 @@ import threading
 from .._config import env
 from ._server_engine import ServerEngine
 
-__all__ = ["engine_from_env"]
+__all__ = ["engine_from_env", "server_engine_from_env"]
 
 # -- selection --------------------------------------------------------------------------------
 
@@ -41,3 +41,13 @@ def engine_from_env(model: str | os.PathLike[str] | None = None) -> ServerEngine
             _ENV_ENGINE = ServerEngine(url, model=name)
             _ENV_KEY = key
         return _ENV_ENGINE
+
+
+def server_engine_from_env(model: str | os.PathLike[str] | None = None) -> ServerEngine | None:
+    """A new :class:`ServerEngine` for ``STRUCTKIT_SERVER_URL`` that the caller closes, or None."""
+    url = env("STRUCTKIT_SERVER_URL") or ""
+    if not url:
+        return None
+    return ServerEngine(
+        url, model=str(model) if model is not None else env("STRUCTKIT_SERVER_MODEL")
+    )

@@ -70,9 +70,10 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _engine_factory(name: str | None) -> Callable[[str | None], Any]:
-    from ..engines._select import new_engine  # light: engines are imported when one is made
+    from ..engines import resolve_engine  # light: engines are imported when one is made
 
-    return lambda model: new_engine(name, model)
+    # STRUCTKIT_SERVER_URL selects a server, as for every other command (without --engine).
+    return lambda model: resolve_engine(engine=name, model=model, fresh=True)
 
 
 def run_eval(

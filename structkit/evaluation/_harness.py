@@ -312,9 +312,9 @@ class _Recorder(_EngineWrapper[Engine]):
 
 def _default_engine(model: str | None) -> Engine:
     # The same choice as every other command (STRUCTKIT_SERVER_URL, the default engine).
-    from .._api import _engine
+    from ..engines import resolve_engine
 
-    return _engine(None, model)
+    return resolve_engine(model=model, fresh=True)
 
 
 def _batches(items: Sequence[DatasetItem], size: int | None) -> Iterator[Sequence[DatasetItem]]:
