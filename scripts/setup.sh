@@ -17,7 +17,7 @@ if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1 && [ "$(id -
 fi
 STAMP=.venv/.structkit-setup
 # --test also installs the `ray` extra: the Ray executor's tests run on a local Ray head.
-EXTRAS="$BUILD,dev$([ "${1:-}" = "--test" ] && echo ,ray || true)"
+EXTRAS="$BUILD,serve,dev$([ "${1:-}" = "--test" ] && echo ,ray || true)"
 INPUTS="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 # Up to date when the inputs are unchanged and the stamped extras include every one asked for:
 # the README's first command after a `--test` set-up need not run pip again.

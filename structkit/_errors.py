@@ -16,6 +16,9 @@
     │   ├── UnsafeInputError          hostile input refused (DTD, entities, XInclude, too deep/big)
     │   ├── RecordTooLargeError       the rendered record is over the token budget (by ``over``)
     │   └── DuplicateIdError          a batch record has the id of an earlier one
+    ├── ServiceBusyError              a tool server's queue is full or it is shutting down
+    │                                 (``retry_after`` seconds; HTTP 429 / 503)
+    ├── RemoteTaskError               a tool server answered a typed error (``type``: its name)
     └── OutputError                   the model's answer is not acceptable
         ├── TruncatedOutputError      finish_reason == "length": cut off before the answer closed
         │   └── ThinkingBudgetError   a reasoning model was still thinking when the budget ran out
@@ -47,7 +50,9 @@ __all__ = [
     "OutputValidationError",
     "RecordParseError",
     "RecordTooLargeError",
+    "RemoteTaskError",
     "SchemaError",
+    "ServiceBusyError",
     "StructkitError",
     "TemplateError",
     "ThinkingBudgetError",
@@ -139,6 +144,27 @@ class RecordTooLargeError(InputError):
 
 class DuplicateIdError(InputError):
     """An earlier record of the same job has this id; the later one gets ``<id>#dup<n>``."""
+
+
+class ServiceBusyError(StructkitError):
+    """A tool server did not accept the request: its queue is full, or it is shutting down.
+
+    Nothing was run; send it again after ``retry_after`` seconds (or to another server).
+    """
+
+    def __init__(self, message: str, *, retry_after: float, closing: bool = False):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.closing = closing
+
+
+class RemoteTaskError(StructkitError):
+    """A ``structkit serve`` answered with a typed error; ``type`` is its class name there."""
+
+    def __init__(self, type_name: str, message: str, *, record_id: str | None = None):
+        super().__init__(f"{type_name}: {message}")
+        self.type = type_name
+        self.record_id = record_id
 
 
 class OutputError(StructkitError):

@@ -97,6 +97,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="on failure, also print the rejected model output (may hold record data)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="engine logs on stderr")
+    parser.add_argument(
+        "--via",
+        metavar="URL",
+        default=None,
+        help="send the record to a running `structkit serve` at URL instead of starting an "
+        "engine here (default: STRUCTKIT_VIA; its key: STRUCTKIT_API_KEY)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .review._cli import add_review_parsers  # light: the app loads when it runs
 
     add_review_parsers(sub)
+    from .toolserver._cli import add_server_parsers  # light: servers import when they run
+
+    add_server_parsers(sub)
     sub.add_parser("tasks", help="list registered tasks")
     sub.add_parser(
         "prepare-model",
@@ -310,6 +320,11 @@ def _task_options(args: argparse.Namespace) -> RunOptions:
 
 
 def _run_one(args: argparse.Namespace, task: str) -> int:
+    via = args.via or os.environ.get("STRUCTKIT_VIA")
+    if via:
+        from .toolserver._cli import run_one_via
+
+        return run_one_via(via, task, args, _task_options(args))
     (outcome,) = _api.run(
         task,
         [args.file],
@@ -352,6 +367,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .review._cli import run_audit_command, run_review_command
 
             return run_review_command(args) if args.command == "review" else run_audit_command(args)
+        if args.command in ("serve", "mcp"):
+            from .toolserver._cli import run_server_command
+
+            return run_server_command(args)
         if args.command == "eval":
             from .evaluation._cli import run_eval
 

@@ -46,6 +46,7 @@ PUBLIC_PACKAGES = (
     "structkit.engines",
     "structkit.evaluation",
     "structkit.review",
+    "structkit.toolserver",
     "structkit.tasks",
 )
 
