@@ -136,6 +136,20 @@ def test_the_openapi_document_validates_and_names_each_tool(client: TestClient) 
     assert operations["run_batch"] == "/v1/batch"
     schemas = document["components"]["schemas"]
     assert "DiagnosisAnswer" in schemas and "Diagnosis" in schemas
+    # every answer validates against the schema its operation advertises (code's fields too)
+    import jsonschema
+
+    for task, name in [("diagnosis", "fhir_bundle.json"), ("financials", "income_statement.csv"),
+                       ("clauses", "contract.txt")]:  # fmt: skip
+        answer = client.post(
+            f"/v1/tasks/{task}", json={"content": _content(name), "mode": "baseline"}
+        )
+        ok = document["paths"][f"/v1/tasks/{task}"]["post"]["responses"]["200"]
+        root = {**ok["content"]["application/json"]["schema"], "components": document["components"]}
+        jsonschema.Draft202012Validator(root).validate(answer.json())
+        assert "findings" not in answer.json()["result"] or "findings" in json.dumps(
+            root["components"]
+        )
 
 
 # -- refusals -----------------------------------------------------------------------------

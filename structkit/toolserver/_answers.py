@@ -7,16 +7,26 @@ holds record values or model output. Tracebacks never leave the process.
 
 from __future__ import annotations
 
+import copy
 import functools
 from typing import Any
 
 from pydantic import BaseModel, Field, create_model
+from pydantic.json_schema import GenerateJsonSchema, SkipJsonSchema
 
 from .._errors import StructkitError
 from .._runner import Outcome
 from .._task import Task, get_task
 
-__all__ = ["ErrorBody", "answer_model", "answer_of", "error_body", "task_description", "tool_name"]
+__all__ = [
+    "ErrorBody",
+    "answer_model",
+    "answer_of",
+    "answer_schema",
+    "error_body",
+    "task_description",
+    "tool_name",
+]
 
 # Built-in tasks keep the names of the public functions (structkit.diagnose, ...).
 _TOOL_NAMES = {
@@ -94,3 +104,37 @@ def answer_of(task: str, outcome: Outcome[Any]) -> BaseModel:
         attempts=outcome.attempts,
         audit=outcome.audit or {},
     )
+
+
+def answer_schema(task: str, *, ref_template: str = "#/$defs/{model}") -> dict[str, Any]:
+    """The JSON Schema of everything an answer holds, as a client receives it.
+
+    An output model's own schema is the *decoding* contract: fields that code fills are marked
+    ``SkipJsonSchema`` so the model is never asked for them. A client gets those fields too, so
+    its schema is generated from the model's core schema with those markers taken out.
+    """
+    core = copy.deepcopy(answer_model(task).__pydantic_core_schema__)
+    _show_skipped(core)
+    generator = GenerateJsonSchema(ref_template=ref_template)
+    return generator.generate(core, mode="serialization")
+
+
+_SKIP = f"{SkipJsonSchema.__name__}."  # its hook, SkipJsonSchema.__get_pydantic_json_schema__
+
+
+def _show_skipped(node: Any) -> None:
+    if isinstance(node, dict):
+        metadata = node.get("metadata")
+        if isinstance(metadata, dict):
+            for key in ("pydantic_js_annotation_functions", "pydantic_js_functions"):
+                if metadata.get(key):
+                    metadata[key] = [
+                        f
+                        for f in metadata[key]
+                        if not getattr(f, "__qualname__", "").startswith(_SKIP)
+                    ]
+        for value in node.values():
+            _show_skipped(value)
+    elif isinstance(node, list):
+        for value in node:
+            _show_skipped(value)

@@ -25,7 +25,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from .._errors import ConfigurationError, ServiceBusyError, StructkitError
 from .._task import get_task
 from ..adapters._source import MAX_BYTES
-from ._answers import ErrorBody, answer_model, answer_of, error_body, task_description, tool_name
+from ._answers import (
+    ErrorBody,
+    answer_model,
+    answer_of,
+    answer_schema,
+    error_body,
+    task_description,
+    tool_name,
+)
 from ._security import Exposure
 from ._service import MAX_RECORDS_PER_REQUEST, RecordInput, ToolOptions, ToolService
 
@@ -236,7 +244,32 @@ def create_app(
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
+    app.openapi = lambda: _openapi(app, service.tasks())  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI, tasks: Sequence[str]) -> dict[str, Any]:
+    """FastAPI's document, with each task's answer schema as clients receive it (FastAPI would
+    take the output model's decoding schema, which leaves out the fields code fills)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    document = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name in tasks:
+        schema = answer_schema(name, ref_template="#/components/schemas/{model}")
+        for key, definition in schema.pop("$defs", {}).items():
+            if schemas.setdefault(key, definition) != definition:
+                raise RuntimeError(f"two answer models define a schema named {key!r}")
+        title = answer_model(name).__name__
+        schemas[title] = schema
+        ok = document["paths"][f"/v1/tasks/{name}"]["post"]["responses"]["200"]
+        ok["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{title}"}}}
+    app.openapi_schema = document
+    return document
 
 
 def _task_info(name: str) -> TaskInfo:
@@ -266,7 +299,6 @@ def _line(task: str, outcome: Any) -> BatchLine:
 
 def _add_task_route(app: FastAPI, service: ToolService, name: str, guarded: list[Any]) -> None:
     task = get_task(name)
-    response = answer_model(name)
 
     async def endpoint(body: TaskRequest) -> Any:
         record = service.load(body, default_id=body.id or "#0")
@@ -278,7 +310,7 @@ def _add_task_route(app: FastAPI, service: ToolService, name: str, guarded: list
 
     app.post(
         f"/v1/tasks/{name}",
-        response_model=response,
+        response_model=None,  # documented by _openapi: the whole answer, code's fields too
         tags=["tasks"],
         operation_id=tool_name(name),
         summary=task_description(task).split(". ")[0],

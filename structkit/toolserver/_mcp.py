@@ -18,7 +18,14 @@ from pydantic import Field, ValidationError
 from .._errors import StructkitError
 from .._task import get_task
 from ..adapters._source import MAX_BYTES
-from ._answers import answer_model, answer_of, error_body, task_description, tool_name
+from ._answers import (
+    answer_model,
+    answer_of,
+    answer_schema,
+    error_body,
+    task_description,
+    tool_name,
+)
 from ._security import Exposure, is_loopback
 from ._service import RecordInput, RecordKind, ToolOptions, ToolService
 
@@ -28,16 +35,18 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
+# Plain ``str`` with "" for "not given": the SDK JSON-parses string arguments of any other type,
+# which would turn a JSON record sent as content into an object. Lengths are checked by
+# RecordInput (the SDK's own validation message would quote the argument).
 _RECORD_PARAMETERS = (
-    ("content", Annotated[str | None, Field(max_length=MAX_BYTES)], None,
+    ("content", str, "",
      "the record itself: JSON (a FHIR Bundle, an object), XML (C-CDA, XBRL), CSV, a Markdown "
      "table, or plain text"),
-    ("path", str | None, None, "a file under the server's --root, instead of content"),
+    ("path", str, "", "a file under the server's --root, instead of content"),
     ("kind", RecordKind | None, None, "the record's format, when the content does not show it"),
-    ("record_id", Annotated[str | None, Field(max_length=200)], None,
-     "an id for the record in the answer"),
-    ("mode", str | None, None, "the task's mode (default: its first)"),
-    ("seed", Annotated[int, Field(ge=0, le=2**31 - 1)], 0, "random seed"),
+    ("record_id", str, "", "an id for the record in the answer"),
+    ("mode", str, "", "the task's mode (default: its first)"),
+    ("seed", int, 0, "random seed"),
 )  # fmt: skip
 
 
@@ -47,12 +56,12 @@ def _tool_function(service: ToolService, task: str) -> Callable[..., Awaitable[A
     async def call(**arguments: Any) -> Any:
         try:
             item = RecordInput(
-                content=arguments.get("content"),
-                path=arguments.get("path"),
+                content=arguments.get("content") or None,
+                path=arguments.get("path") or None,
                 kind=arguments.get("kind"),
-                id=arguments.get("record_id"),
+                id=arguments.get("record_id") or None,
             )
-            options = ToolOptions(mode=arguments.get("mode"), seed=arguments.get("seed", 0))
+            options = ToolOptions(mode=arguments.get("mode") or None, seed=arguments.get("seed", 0))
         except ValidationError as exc:  # its text quotes the input: list the fields only
             fields = sorted({".".join(map(str, e["loc"])) or "request" for e in exc.errors()})
             raise ToolError(f"InvalidRequest: check {', '.join(fields)}") from None
@@ -68,8 +77,13 @@ def _tool_function(service: ToolService, task: str) -> Callable[..., Awaitable[A
     call.__name__ = tool_name(task)
     call.__doc__ = task_description(get_task(task))
     parameters = [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
-        for name, kind, default, _ in _RECORD_PARAMETERS
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=default,
+            annotation=Annotated[kind, Field(description=description)],
+        )
+        for name, kind, default, description in _RECORD_PARAMETERS
     ]
     call.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         parameters, return_annotation=answer_model(task)
@@ -78,34 +92,38 @@ def _tool_function(service: ToolService, task: str) -> Callable[..., Awaitable[A
 
 
 def _error_text(exc: BaseException) -> str:
-    body = error_body(exc)
-    where = f" (record {body.record_id})" if body.record_id else ""
-    return f"{body.type}{where}: {body.message}"
+    body = error_body(exc)  # the message names the record already
+    return f"{body.type}: {body.message}"
 
 
 def create_mcp_server(service: ToolService) -> Any:
     """An ``mcp.server.MCPServer`` with one tool per registered task, over a started service."""
     from mcp.server import MCPServer
+    from mcp.server.mcpserver.tools.base import Tool
     from mcp.types import ToolAnnotations
 
     from .. import __version__
 
-    server = MCPServer(
-        "structkit",
-        version=__version__,
-        instructions="Validated answers about structured records. Send the record's content; "
-        "every answer is the task's model, or a tool error naming the typed failure.",
-        log_level="WARNING",
-    )
+    tools = []
     for task in service.tasks():
-        server.add_tool(
+        tool = Tool.from_function(
             _tool_function(service, task),
             name=tool_name(task),
             description=task_description(get_task(task)),
             annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
             structured_output=True,
         )
-    return server
+        # Advertise every field a client gets (the derived schema leaves out code's fields).
+        tool.fn_metadata.output_schema = answer_schema(task)
+        tools.append(tool)
+    return MCPServer(
+        "structkit",
+        version=__version__,
+        instructions="Validated answers about structured records. Send the record's content; "
+        "every answer is the task's model, or a tool error naming the typed failure.",
+        log_level="WARNING",
+        tools=tools,
+    )
 
 
 class _RequireKey:
