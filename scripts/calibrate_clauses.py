@@ -102,9 +102,9 @@ def _ask(items: list[tuple[str, Any, list[cuad.GoldSpan]]], k: int, path: Path) 
     """The default model's answer to every category's question; saved to ``path``."""
     from pydantic import BaseModel
 
-    from structkit._api import _engine
     from structkit._runner import run_task
     from structkit._task import Task
+    from structkit.engines import resolve_engine
     from structkit.tasks.clauses import clauses_task
 
     class Raw(BaseModel):
@@ -121,7 +121,7 @@ def _ask(items: list[tuple[str, Any, list[cuad.GoldSpan]]], k: int, path: Path) 
         questions=asking.questions,
         assemble=lambda record, answers: {"answers": answers.values},
     )
-    outcomes = run_task(raw, [r for _, r, _ in items], engine=_engine(None, None))
+    outcomes = run_task(raw, [r for _, r, _ in items], engine=resolve_engine())
     saved = {
         i: o.value.answers
         for (i, _, _), o in zip(items, outcomes, strict=True)

@@ -18,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from structkit._api import _engine
 from structkit._runner import run_task
+from structkit.engines import resolve_engine
 from structkit.evaluation import evaluate, load_dataset
 from structkit.evaluation._report import to_markdown
 from structkit.tasks.clauses import clauses_task
@@ -43,7 +43,7 @@ def main() -> int:
     print(to_markdown(evaluation))
     if args.folder:
         files = sorted(str(p) for p in args.folder.glob("*.txt"))
-        engine = _engine(None, None)
+        engine = resolve_engine()
         run_task(task, files[:1], engine=engine, mode="questions", max_attempts=1)  # warm-up
         started = time.perf_counter()
         outcomes = run_task(task, files, engine=engine, mode="questions")

@@ -47,6 +47,7 @@ ENVIRONMENT: dict[str, EnvVar] = {
         ),
         EnvVar("STRUCTKIT_API_KEY", "the server's API key (else OPENAI_API_KEY)"),
         EnvVar("OPENAI_API_KEY", "the server's API key, when STRUCTKIT_API_KEY is not set"),
+        EnvVar("STRUCTKIT_VIA", "send task commands to a running structkit serve at this URL"),
         EnvVar("STRUCTKIT_TEMPLATE_PATH", "extra template folders, os.pathsep-separated"),
         EnvVar(
             "STRUCTKIT_CACHE_DIR",

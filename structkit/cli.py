@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from . import _api
 from ._api import RunOptions
+from ._config import env
 from ._errors import ConfigurationError, OutputError, StructkitError
 from ._profiles import DEFAULT_MODEL
 from ._task import task_commands
@@ -320,7 +321,7 @@ def _task_options(args: argparse.Namespace) -> RunOptions:
 
 
 def _run_one(args: argparse.Namespace, task: str) -> int:
-    via = args.via or os.environ.get("STRUCTKIT_VIA")
+    via = args.via or env("STRUCTKIT_VIA")
     if via:
         from .toolserver._cli import run_one_via
 

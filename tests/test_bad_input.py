@@ -141,9 +141,13 @@ def test_stream_task_raises_typed_errors(bad_files: dict[str, Path]) -> None:
 
 
 def _cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
-    from structkit import _api, cli
+    from structkit import cli
+    from structkit.engines import _select
 
-    monkeypatch.setattr(_api, "_engine", lambda engine, model, **_: FakeEngine(_never))
+    # Every command resolves its engine through engines.resolve_engine, which builds named
+    # engines with these two; no environment variable here names a server.
+    monkeypatch.setattr(_select, "engine_named", lambda engine, model, **_: FakeEngine(_never))
+    monkeypatch.setattr(_select, "new_engine", lambda engine, model, **_: FakeEngine(_never))
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
         try:

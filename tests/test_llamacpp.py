@@ -183,6 +183,6 @@ def test_tiny_budget_is_a_truncated_output(llama):
 
 @pytest.mark.engine
 def test_engine_by_name_is_the_process_wide_instance(llama):
-    from structkit._api import _engine
+    from structkit.engines import resolve_engine
 
-    assert _engine("llama.cpp", None) is llama
+    assert resolve_engine(engine="llama.cpp") is llama
