@@ -152,6 +152,32 @@ def test_the_openapi_document_validates_and_names_each_tool(client: TestClient) 
         )
 
 
+def test_two_tasks_whose_answer_models_share_a_name_get_distinct_schemas() -> None:
+    from openapi_spec_validator import validate
+
+    from . import legacy_diagnosis  # registers diagnosis_freeform, whose model is a "Diagnosis"
+
+    service = _service()
+    with TestClient(create_app(service, Exposure.checked(host="127.0.0.1", port=0))) as c:
+        document = c.get("/openapi.json").json()
+    validate(document)
+
+    def target(task: str) -> str:
+        ok = document["paths"][f"/v1/tasks/{task}"]["post"]["responses"]["200"]
+        ref: str = ok["content"]["application/json"]["schema"]["$ref"]
+        return ref.rsplit("/", 1)[-1]
+
+    mine, theirs = target("diagnosis"), target(legacy_diagnosis.DIAGNOSIS.name)
+    assert mine != theirs
+    assert (mine, theirs) == ("DiagnosisAnswer", "DiagnosisFreeformDiagnosisAnswer")
+    schemas = document["components"]["schemas"]
+    # each answer's result points at its own task's Diagnosis
+    assert "DiagnosisFreeformDiagnosis" in json.dumps(schemas[theirs])
+    assert "DiagnosisFreeformDiagnosis" not in json.dumps(schemas[mine])
+    assert "differential" in schemas["Diagnosis"]["properties"]
+    assert "summary" in schemas["DiagnosisFreeformDiagnosis"]["properties"]
+
+
 # -- refusals -----------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ with ``Retry-After``. Nothing a client sent, and nothing the model wrote, is log
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -260,16 +261,46 @@ def _openapi(app: FastAPI, tasks: Sequence[str]) -> dict[str, Any]:
     )
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in tasks:
-        schema = answer_schema(name, ref_template="#/components/schemas/{model}")
-        for key, definition in schema.pop("$defs", {}).items():
-            if schemas.setdefault(key, definition) != definition:
-                raise RuntimeError(f"two answer models define a schema named {key!r}")
+        schema = answer_schema(name, ref_template=_REF + "{model}")
         title = answer_model(name).__name__
-        schemas[title] = schema
+        definitions = {**schema.pop("$defs", {}), title: schema}
+        # Users' tasks may reuse a model name (two tasks each with a "Diagnosis"): a name
+        # already taken by another definition gets the tool's name in front of it.
+        renamed = {
+            key: f"{_camel(name)}{key}"
+            for key, definition in definitions.items()
+            if schemas.get(key, definition) != definition
+        }
+        for key, definition in definitions.items():
+            schemas[renamed.get(key, key)] = _renamed_refs(definition, renamed)
         ok = document["paths"][f"/v1/tasks/{name}"]["post"]["responses"]["200"]
-        ok["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{title}"}}}
+        target = _REF + renamed.get(title, title)
+        ok["content"] = {"application/json": {"schema": {"$ref": target}}}
     app.openapi_schema = document
     return document
+
+
+_REF = "#/components/schemas/"
+
+
+def _camel(task: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^0-9A-Za-z]+", task) if part)
+
+
+def _renamed_refs(node: Any, renamed: dict[str, str]) -> Any:
+    """A copy of a JSON schema whose ``$ref`` to a renamed definition points at its new name."""
+    if isinstance(node, dict):
+        return {
+            key: (
+                _REF + renamed.get(value.removeprefix(_REF), value.removeprefix(_REF))
+                if key == "$ref" and isinstance(value, str) and value.startswith(_REF)
+                else _renamed_refs(value, renamed)
+            )
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_renamed_refs(item, renamed) for item in node]
+    return node
 
 
 def _task_info(name: str) -> TaskInfo:
