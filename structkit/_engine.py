@@ -14,7 +14,7 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from ._profiles import ModelProfile
 
-__all__ = ["Completion", "Engine", "GenerationRequest", "Message"]
+__all__ = ["Completion", "Engine", "GenerationRequest", "Message", "ToolCall", "refuse_tools"]
 
 Message = dict[str, str]
 
@@ -32,6 +32,13 @@ class GenerationRequest:
     seed: int | None = None
     thinking_budget: int | None = None
     """For reasoning models: tokens allowed before ``</think>`` is forced."""
+    tools: list[dict[str, Any]] | None = None
+    """OpenAI function-tool definitions the model may call (``ServerEngine`` passes them to an
+    OpenAI-compatible server; the embedded engines refuse them). Not with ``json_schema``."""
+    tool_choice: str | dict[str, Any] | None = None
+    """OpenAI ``tool_choice``: ``"auto"``, ``"required"``, ``"none"`` or a named function
+    (``{"type": "function", "function": {"name": ...}}``), which the server decodes under the
+    function's parameter schema, so the call is well-formed even for a model with no tool format."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,17 @@ class Completion:
     error: str | None = None
     """Set when the engine failed this request; ``text`` is then empty."""
     metrics: dict[str, float] = field(default_factory=dict)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    """The functions the model called (requests with ``tools``), in order."""
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One function call a model made: its name and its arguments as the JSON text it wrote."""
+
+    id: str
+    name: str
+    arguments: str
 
 
 @runtime_checkable
@@ -99,3 +117,14 @@ class _EngineWrapper(Generic[_Wrapped]):
 
     def count_tokens(self, text: str) -> int:
         return self._engine.count_tokens(text)
+
+
+def refuse_tools(requests: Sequence[GenerationRequest], engine: str) -> None:
+    """Engines that cannot pass tools on refuse them, rather than silently answering without."""
+    if any(request.tools for request in requests):
+        from ._errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"{engine} does not take tools; use ServerEngine with an OpenAI-compatible server "
+            "(e.g. vllm serve ... --enable-auto-tool-choice --tool-call-parser hermes)"
+        )

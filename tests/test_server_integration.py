@@ -45,7 +45,14 @@ LINE_TIMEOUT = 300.0  # seconds for the batch's first line (it only waits for th
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VLLMServer]:
     log = tmp_path_factory.mktemp("vllm-server") / "server.log"
-    process = VLLMServer(structkit.prepare_default_model(), name="smollm2", log=log)
+    # Tool calling on, as the reference deployment (examples/agent_loop.py); other requests are
+    # unaffected.
+    process = VLLMServer(
+        structkit.prepare_default_model(),
+        name="smollm2",
+        log=log,
+        extra=("--enable-auto-tool-choice", "--tool-call-parser", "hermes"),
+    )
     try:
         process.start()
         yield process
@@ -102,10 +109,46 @@ def test_structkit_eval_runs_on_the_server_that_structkit_server_url_names(
     argv = ["eval", "diagnosis", str(DATASETS / "diagnosis.jsonl"), "--limit", "1"]
     argv += ["--runs", "1", "--setting", "mode=model", "--out", str(out)]
     assert structkit.cli.main(argv) == 0
-    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    report = json.loads((out / "results.json").read_text(encoding="utf-8"))
     # the served model's name (a local engine would report the packaged model's id)
     assert [c["model"] for c in report["configs"]] == [server.name]
     assert f"| {server.name} |" in capsys.readouterr().out
+
+
+def test_an_agent_loop_calls_a_structkit_tool_through_vllm_tool_calling(
+    engine: ServerEngine,
+) -> None:
+    """The model, served with hermes tool calling, calls `diagnose` by a named tool_choice."""
+    import importlib.util
+
+    from structkit.toolserver import Exposure, ToolService, create_app
+
+    from .loopback import Loopback
+
+    spec = importlib.util.spec_from_file_location("agent_loop", EXAMPLES / "agent_loop.py")
+    assert spec is not None and spec.loader is not None
+    agent = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(agent)
+    files = ["ccda_discharge.xml", "fhir_bundle.json", "patient_record.json"]
+    service = ToolService(engine=engine, root=str(EXAMPLES)).start()
+    app = create_app(service, Exposure.checked(host="127.0.0.1", port=0))
+    with Loopback(app) as tools:
+        results = agent.run_agent(
+            "Give a differential diagnosis for the patient.",
+            llm=engine,
+            tools_url=tools.url,
+            files=files,
+            tool="diagnose",
+        )
+    # a named choice is decoded under the function's schema: one call that parses, on a file
+    # offered; structkit ran it: a validated answer, or a typed error for the model's answer
+    assert len(results) == 1 and results[0]["tool"] == "diagnose"
+    assert results[0]["arguments"]["path"] in files
+    assert results[0]["status"] in (200, 422)
+    if results[0]["status"] == 200:
+        structkit.Diagnosis.model_validate(results[0]["answer"])
+    else:
+        assert results[0]["answer"]["type"].endswith("Error")
 
 
 def test_clauses_through_the_server(engine: ServerEngine) -> None:

@@ -14,8 +14,6 @@ import asyncio
 import json
 import os
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +31,7 @@ from structkit.toolserver import (
 )
 
 from .conftest import EXAMPLES
+from .loopback import Loopback
 
 pytestmark = pytest.mark.engine
 
@@ -102,33 +101,6 @@ def test_mcp_over_stdio_with_the_sdk_client() -> None:
     asyncio.run(run())
 
 
-class _Loopback:
-    """An ASGI app served by uvicorn in a thread on a free loopback port."""
-
-    def __init__(self, app: Any) -> None:
-        import uvicorn
-
-        from .vllm_server import free_port
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> _Loopback:
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert self.server.started
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(60)
-
-
 @pytest.fixture(scope="module")
 def service(real_engine: Any) -> Iterator[ToolService]:
     tool_service = ToolService(engine=real_engine, root=str(EXAMPLES)).start()
@@ -141,7 +113,7 @@ def test_mcp_over_streamable_http_with_the_sdk_client(service: ToolService) -> N
     from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 
     exposure = Exposure.checked(host="127.0.0.1", port=0, api_key=KEY)
-    with _Loopback(mcp_http_app(create_mcp_server(service), exposure)) as server:
+    with Loopback(mcp_http_app(create_mcp_server(service), exposure)) as server:
         assert httpx.post(f"{server.url}/mcp", json={}).status_code == 401  # no key
 
         async def run() -> None:
@@ -163,7 +135,7 @@ def test_serve_answers_each_task_and_the_cli_goes_through_it(
 
     exposure = Exposure.checked(host="127.0.0.1", port=0)
     app = create_app(service, exposure, close_service=False)
-    with _Loopback(app) as server, httpx.Client(base_url=server.url, timeout=600) as http:
+    with Loopback(app) as server, httpx.Client(base_url=server.url, timeout=600) as http:
         document = http.get("/openapi.json").json()
         for name, (file, model) in TOOLS.items():
             task = {"diagnose": "diagnosis", "analyze_financials": "financials"}.get(

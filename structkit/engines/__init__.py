@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from .._engine import Completion, Engine, GenerationRequest
+from .._engine import Completion, Engine, GenerationRequest, ToolCall
 from ._fake import FakeEngine
 from ._select import resolve_engine
 
@@ -15,6 +15,7 @@ __all__ = [
     "ServerEngine",
     "ServerInfo",
     "StreamEvent",
+    "ToolCall",
     "VLLMEngine",
     "engine_from_env",
     "get_engine",

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .._config import default_model, env
+from .._engine import refuse_tools
 from .._errors import EngineUnavailableError, ModelNotFoundError
 from .._profiles import DEFAULT_MODEL, ModelProfile, profile_for
 from ._base import Completion, GenerationRequest
@@ -230,6 +231,7 @@ class LlamaCppEngine:
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
         """Serve all requests concurrently through the parallel slots; results in order."""
+        refuse_tools(requests, "LlamaCppEngine")
         if not requests:
             return []
         _ = self.server

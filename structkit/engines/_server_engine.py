@@ -22,7 +22,7 @@ from typing import Any, Literal, TypeVar
 import httpx
 
 from .._config import env
-from .._engine import Completion, GenerationRequest
+from .._engine import Completion, GenerationRequest, ToolCall
 from .._errors import ConfigurationError, EngineUnavailableError, ModelNotFoundError
 from .._profiles import ModelProfile, profile_for
 from ._server_retry import _Retry
@@ -341,6 +341,10 @@ class ServerEngine:
             body["repetition_penalty"] = self.profile.repetition_penalty
         if self.profile.frequency_penalty:
             body["frequency_penalty"] = self.profile.frequency_penalty
+        if request.tools:
+            body["tools"] = request.tools
+            if request.tool_choice is not None:
+                body["tool_choice"] = request.tool_choice
         if request.json_schema is not None:
             body["response_format"] = {
                 "type": "json_schema",
@@ -383,6 +387,7 @@ class ServerEngine:
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
             metrics={"latency_s": time.monotonic() - started, "retries": float(retries)},
+            tool_calls=_tool_calls(message),
         )
 
     def _post_json(self, path: str, payload: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -597,3 +602,16 @@ class ServerEngine:
             raise _Failure("the stream ended before the answer was finished", kind="outage")
         if state.finish_reason == "abort":
             raise _Failure("request aborted (server shutting down)", kind="outage")
+
+
+def _tool_calls(message: dict[str, Any]) -> list[ToolCall]:
+    """The OpenAI ``tool_calls`` of an answer (functions only), as :class:`ToolCall`."""
+    calls = []
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        if call.get("type", "function") == "function" and function.get("name"):
+            arguments = function.get("arguments")
+            if not isinstance(arguments, str):
+                arguments = json.dumps(arguments)
+            calls.append(ToolCall(str(call.get("id", "")), str(function["name"]), arguments))
+    return calls

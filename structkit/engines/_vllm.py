@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .._config import default_model, env
-from .._engine import Completion, GenerationRequest
+from .._engine import Completion, GenerationRequest, refuse_tools
 from .._errors import EngineUnavailableError, ModelNotFoundError
 from .._prepare import prepare_default_model
 from .._profiles import DEFAULT_MODEL, ModelProfile, profile_for
@@ -251,6 +251,7 @@ class VLLMEngine:
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
         """Run all requests in one ``LLM.chat`` call (continuous batching inside vLLM)."""
+        refuse_tools(requests, "VLLMEngine")
         if not requests:
             return []
         llm = self.llm
