@@ -37,8 +37,9 @@ class GenerationRequest:
     OpenAI-compatible server; the embedded engines refuse them). Not with ``json_schema``."""
     tool_choice: str | dict[str, Any] | None = None
     """OpenAI ``tool_choice``: ``"auto"``, ``"required"``, ``"none"`` or a named function
-    (``{"type": "function", "function": {"name": ...}}``), which the server decodes under the
-    function's parameter schema, so the call is well-formed even for a model with no tool format."""
+    (``{"type": "function", "function": {"name": ...}}``). A named call to a ``"strict": true``
+    function is decoded under its parameter schema, so it is well-formed even for a model with no
+    tool format (vLLM's hermes parser pins the arguments only for strict functions)."""
 
 
 @dataclass(frozen=True)

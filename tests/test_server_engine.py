@@ -276,6 +276,55 @@ def test_request_payload_shape(serve, patient_record):
     assert engine.profile.pattern == "smollm2" and engine.profile.max_model_len == 4096
 
 
+TOOL = {
+    "type": "function",
+    "function": {
+        "name": "diagnose",
+        "strict": True,
+        "parameters": {"type": "object", "properties": {"path": {"type": "string"}}},
+    },
+}
+
+
+def test_tools_pass_through_and_tool_calls_come_back(serve):
+    def answer(body: dict[str, Any]) -> Reply:
+        reply = chat("", finish="tool_calls")
+        assert reply.body is not None
+        reply.body["choices"][0]["message"]["tool_calls"] = [
+            {"id": "c1", "type": "function",
+             "function": {"name": "diagnose", "arguments": '{"path": "a.json"}'}},
+            {"id": "c2", "type": "function", "function": {"name": "diagnose",
+                                                          "arguments": {"path": "b.xml"}}},
+            {"id": "c3", "type": "custom", "custom": {"name": "x", "input": "y"}},
+        ]  # fmt: skip
+        return reply
+
+    server = serve(answer)
+    engine = fast_engine(server.url)
+    choice = {"type": "function", "function": {"name": "diagnose"}}
+    (completion,) = engine.generate([request(tools=[TOOL], tool_choice=choice)])
+    (body,) = server.chats
+    assert body["tools"] == [TOOL] and body["tool_choice"] == choice
+    assert "response_format" not in body
+    # functions only, in order; arguments always as JSON text
+    assert [(c.id, c.name, json.loads(c.arguments)) for c in completion.tool_calls] == [
+        ("c1", "diagnose", {"path": "a.json"}),
+        ("c2", "diagnose", {"path": "b.xml"}),
+    ]
+    engine.generate([request()])
+    assert "tools" not in server.chats[-1] and "tool_choice" not in server.chats[-1]
+
+
+@pytest.mark.parametrize("name", ["LlamaCppEngine", "VLLMEngine"])
+def test_the_embedded_engines_refuse_tools(name):
+    # refused before the engine is touched: no model is loaded here
+    from structkit import engines
+
+    engine = object.__new__(getattr(engines, name))
+    with pytest.raises(structkit.ConfigurationError, match="does not take tools"):
+        engine.generate([request(tools=[TOOL])])
+
+
 def test_batch_runs_concurrently_and_keeps_order(serve):
     def respond(body: dict[str, Any]) -> Reply:
         reply = chat(f"seed={body['seed']}")
