@@ -31,6 +31,7 @@ from ._errors import (
     ModelError,
     ModelNotFoundError,
     ModelPreparationError,
+    NotAStatementError,
     OutputError,
     OutputParseError,
     OutputValidationError,
@@ -43,6 +44,7 @@ from ._errors import (
     TemplateError,
     ThinkingBudgetError,
     TruncatedOutputError,
+    UnitError,
     UnsafeInputError,
 )
 from ._prepare import prepare_default_model
@@ -96,6 +98,7 @@ __all__ = [
     "ModelNotFoundError",
     "ModelPreparationError",
     "ModelProfile",
+    "NotAStatementError",
     "Outcome",
     "OutputError",
     "OutputParseError",
@@ -116,6 +119,7 @@ __all__ = [
     "TemplateError",
     "ThinkingBudgetError",
     "TruncatedOutputError",
+    "UnitError",
     "UnsafeInputError",
     "VLLMEngine",
     "adapters",

@@ -45,6 +45,7 @@ __all__ = [
     "ModelError",
     "ModelNotFoundError",
     "ModelPreparationError",
+    "NotAStatementError",
     "OutputError",
     "OutputParseError",
     "OutputValidationError",
@@ -57,6 +58,7 @@ __all__ = [
     "TemplateError",
     "ThinkingBudgetError",
     "TruncatedOutputError",
+    "UnitError",
     "UnsafeInputError",
 ]
 
@@ -101,6 +103,11 @@ class EngineUnavailableError(ModelError):
     """The engine package is not installed or the engine failed to start."""
 
 
+class UnitError(ConfigurationError):
+    """A unit pint does not know, or one that cannot be converted to the wanted unit (a
+    ``ValueError`` too, through :class:`ConfigurationError`)."""
+
+
 class InputError(StructkitError):
     """A record cannot be read. ``record_id`` names the record (never its content)."""
 
@@ -110,6 +117,10 @@ class InputError(StructkitError):
         prefix = f"record {record_id!r}: " if record_id is not None else ""
         suffix = f" (at {where})" if where else ""
         super().__init__(f"{prefix}{message}{suffix}")
+
+
+class NotAStatementError(InputError):
+    """The table is not a financial statement (e.g. a time series); the message says what it is."""
 
 
 class RecordParseError(InputError):

@@ -13,7 +13,7 @@ import functools
 import re
 from typing import Any
 
-from .._errors import ConfigurationError
+from .._errors import UnitError
 
 __all__ = ["UnitError", "convert", "pint_unit"]
 
@@ -66,11 +66,6 @@ _UCUM_TO_PINT = {
     "mmol/l": "mmol/L",
     "per_l": "1/L",
 }
-
-
-class UnitError(ConfigurationError):
-    """A unit pint does not know, or one that cannot be converted to the wanted unit (a
-    ``ValueError`` too, through :class:`~structkit.ConfigurationError`)."""
 
 
 @functools.cache

@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from .._errors import InputError
+from .._errors import NotAStatementError
 from ..adapters._record import Record
 from ._financial_models import (
     METRICS,
@@ -42,10 +42,6 @@ __all__ = [
     "row_items",
     "statement_kind",
 ]
-
-
-class NotAStatementError(InputError):
-    """The table is not a financial statement (e.g. a time series); the message says what it is."""
 
 
 StatementKind = Literal[
