@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from structkit import FakeEngine
+from structkit import ConfigurationError, FakeEngine
 from structkit.cli import main
 from structkit.evaluation import evaluate, load_dataset
 from structkit.review import ReviewServer, ReviewSession, split_items
@@ -109,9 +109,11 @@ def test_rejected_items_leave_the_gold(tmp_path: Path) -> None:
 def test_bad_decisions_are_refused(tmp_path: Path) -> None:
     session = ReviewSession(contract_results(tmp_path, hostile=False))
     rid = session.record(0)["id"]
-    with pytest.raises(KeyError):
+    with pytest.raises(ConfigurationError, match="no such item"):
         session.decide(record_id=rid, item="/nope/0", action="accept")
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError, match="no such record"):
+        session.decide(record_id="no-such-id", item="/clauses/0", action="accept")
+    with pytest.raises(ConfigurationError, match="action must be one of"):
         session.decide(record_id=rid, item="/clauses/0", action="delete")
 
 

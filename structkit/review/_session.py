@@ -114,14 +114,18 @@ class ReviewSession:
     def decide(
         self, *, record_id: str, item: str, action: str, value: Any = None
     ) -> dict[str, Any]:
-        """Save one decision durably, then refresh the gold file. Returns the decision."""
+        """Save one decision durably, then refresh the gold file. Returns the decision.
+
+        Raises:
+            ConfigurationError: no such record or item, or an unknown action.
+        """
         if record_id not in self.index:
-            raise KeyError("no such record")
+            raise ConfigurationError("no such record")
         entry = self.entries[self.index[record_id]]
         if item not in {i.path for i in entry.items}:
-            raise KeyError("no such item")
+            raise ConfigurationError(f"record {record_id!r}: no such item")
         if action not in ACTIONS:
-            raise ValueError(f"action must be one of {ACTIONS}")
+            raise ConfigurationError(f"action must be one of {ACTIONS}")
         decision = {
             "id": record_id,
             "item": item,
