@@ -62,13 +62,12 @@ from ._task import (
     task_names,
 )
 from ._tokens import token_counter
+from ._version import __version__ as __version__
 from .batch import BatchSummary, run_batch
 from .engines import Completion, Engine, FakeEngine, GenerationRequest
 from .tasks.clauses import CLAUSES, Clause, ClauseExtraction
 from .tasks.diagnosis import DIAGNOSIS, Diagnosis, DifferentialItem
 from .tasks.financials import FINANCIALS, Financials
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CLAUSES",

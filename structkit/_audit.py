@@ -36,6 +36,7 @@ from ._config import cache_root, write_cached
 from ._engine import Engine
 from ._sampling import answer_budget
 from ._task import Task
+from ._version import __version__
 
 __all__ = [
     "AuditChange",
@@ -155,8 +156,6 @@ def _engine_version(engine: Engine) -> str:
 
 
 def structkit_version() -> str:
-    from . import __version__
-
     return __version__
 
 

@@ -153,7 +153,7 @@ def create_app(
     close_service: bool = True,
 ) -> Any:
     """The ASGI app over a started :class:`ToolService` (closed with the app's lifespan)."""
-    from .. import __version__
+    from .._version import __version__
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -102,7 +102,7 @@ def create_mcp_server(service: ToolService) -> Any:
     from mcp.server.mcpserver.tools.base import Tool
     from mcp.types import ToolAnnotations
 
-    from .. import __version__
+    from .._version import __version__
 
     tools = []
     for task in service.tasks():
