@@ -265,12 +265,17 @@ def _openapi(app: FastAPI, tasks: Sequence[str]) -> dict[str, Any]:
         title = answer_model(name).__name__
         definitions = {**schema.pop("$defs", {}), title: schema}
         # Users' tasks may reuse a model name (two tasks each with a "Diagnosis"): a name
-        # already taken by another definition gets the tool's name in front of it.
-        renamed = {
+        # already taken by another definition gets the task's name in front of it, and so,
+        # until none is left, does one that differs only by pointing at a renamed one.
+        renamed: dict[str, str] = {}
+        while clashes := {
             key: f"{_camel(name)}{key}"
             for key, definition in definitions.items()
-            if schemas.get(key, definition) != definition
-        }
+            if key not in renamed
+            and key in schemas
+            and schemas[key] != _renamed_refs(definition, renamed)
+        }:
+            renamed |= clashes
         for key, definition in definitions.items():
             schemas[renamed.get(key, key)] = _renamed_refs(definition, renamed)
         ok = document["paths"][f"/v1/tasks/{name}"]["post"]["responses"]["200"]
