@@ -35,9 +35,8 @@ import jsonschema
 from structkit.engines import GenerationRequest, ServerEngine
 
 
-def tool_definitions(tools_url: str, files: list[str]) -> list[dict[str, Any]]:
-    """One OpenAI function per task that ``structkit serve`` offers."""
-    tasks = httpx.get(f"{tools_url}/v1/tasks", timeout=30).raise_for_status().json()
+def tool_definitions(tasks: list[dict[str, Any]], files: list[str]) -> list[dict[str, Any]]:
+    """One OpenAI function per task that ``structkit serve`` lists at ``/v1/tasks``."""
     return [
         {
             "type": "function",
@@ -75,9 +74,10 @@ def run_agent(
     Returns one entry per call: ``{"tool", "arguments", "status", "answer"}`` where ``answer`` is
     the task's validated output (status 200) or structkit's typed error (422).
     """
-    definitions = tool_definitions(tools_url, files)
+    tasks = httpx.get(f"{tools_url}/v1/tasks", timeout=30).raise_for_status().json()
+    definitions = tool_definitions(tasks, files)
     by_tool = {d["function"]["name"]: d for d in definitions}
-    task_of = {t["tool"]: t["name"] for t in httpx.get(f"{tools_url}/v1/tasks").json()}
+    task_of = {t["tool"]: t["name"] for t in tasks}
     choice: str | dict[str, Any] = (
         {"type": "function", "function": {"name": tool}} if tool is not None else "auto"
     )
