@@ -312,9 +312,9 @@ CUAD_CSV = "cuad_master_clauses.csv"
 
 
 def _cuad_slug(filename: str) -> str:
-    stem = re.sub(r"\.pdf$", "", filename.strip(), flags=re.IGNORECASE)
-    slug = re.sub(r"[^a-z0-9]+", "_", stem.lower()).strip("_")
-    return "cuad_" + slug[:70].strip("_")
+    from structkit.evaluation.cuad import dataset_name
+
+    return dataset_name(filename)
 
 
 def cuad_rows(out: Path) -> list[dict[str, Any]]:

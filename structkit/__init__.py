@@ -21,6 +21,7 @@ from ._api import (
     run,
 )
 from ._errors import (
+    AdapterError,
     ConfigurationError,
     DatasetError,
     DuplicateIdError,
@@ -68,12 +69,14 @@ from .engines import Completion, Engine, FakeEngine, GenerationRequest
 from .tasks.clauses import CLAUSES, Clause, ClauseExtraction
 from .tasks.diagnosis import DIAGNOSIS, Diagnosis, DifferentialItem
 from .tasks.financials import FINANCIALS, Financials
+from .tuning import tune
 
 __all__ = [
     "CLAUSES",
     "DEFAULT_MODEL",
     "DIAGNOSIS",
     "FINANCIALS",
+    "AdapterError",
     "Answers",
     "BatchSummary",
     "Clause",
@@ -138,6 +141,7 @@ __all__ = [
     "stream_task",
     "task_names",
     "token_counter",
+    "tune",
 ]
 
 

@@ -10,6 +10,7 @@
     ├── ModelError                    the model cannot be used
     │   ├── ModelNotFoundError        no such model path / id
     │   ├── ModelPreparationError     the packaged default model could not be prepared
+    │   ├── AdapterError              a tuned adapter is missing, corrupt or for another model
     │   └── EngineUnavailableError    the engine package (vllm) is not installed / failed to start
     ├── InputError                    a record cannot be read  (carries ``record_id``)
     │   ├── RecordParseError          malformed JSON / XML / CSV / Markdown
@@ -35,6 +36,7 @@ messages end up in logs. They are available as attributes for code that asks for
 from __future__ import annotations
 
 __all__ = [
+    "AdapterError",
     "ConfigurationError",
     "DatasetError",
     "DuplicateIdError",
@@ -97,6 +99,11 @@ class ModelNotFoundError(ModelError):
 
 class ModelPreparationError(ModelError):
     """The packaged default model could not be prepared for the engine."""
+
+
+class AdapterError(ModelError):
+    """A tuned adapter cannot be used: missing, corrupt (a file's hash differs from its
+    manifest), for another task, or trained on another base model. Names the adapter's folder."""
 
 
 class EngineUnavailableError(ModelError):

