@@ -15,7 +15,7 @@ from ._engine import Engine
 from ._runner import Outcome, run_task
 from ._task import Task, get_task
 from .engines._select import resolve_engine
-from .tasks.clauses import CLAUSES, ClauseExtraction
+from .tasks.clauses import CLAUSES, ClauseExtraction, clauses_task
 from .tasks.diagnosis import DIAGNOSIS, Diagnosis
 from .tasks.financials import FINANCIALS, Financials
 
@@ -150,12 +150,20 @@ def analyze_financials(statement: Any, **options: Unpack[RunOptions]) -> Financi
     return outcome.unwrap()
 
 
-def extract_clauses(contract: Any, **options: Unpack[RunOptions]) -> ClauseExtraction:
+def extract_clauses(
+    contract: Any,
+    *,
+    adapter: str | os.PathLike[str] | None = None,
+    **options: Unpack[RunOptions],
+) -> ClauseExtraction:
     """Extract CUAD-style clauses from a contract (a .txt path or the text itself).
 
     Each clause carries its verbatim span and character offsets verified against the source.
     Long contracts are split within the token budget and merged without duplicates.
+    ``adapter``: a head folder from ``structkit tune clauses`` (its kind becomes the default
+    mode); the ``learned`` and ``tuned`` modes otherwise use the heads shipped in the package.
     Options: :class:`RunOptions`.
     """
-    (outcome,) = _run(CLAUSES, [contract], None, options)
+    task = CLAUSES if adapter is None else clauses_task(adapter=adapter)
+    (outcome,) = _run(task, [contract], None, options)
     return outcome.unwrap()

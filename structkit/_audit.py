@@ -10,6 +10,9 @@ Every answer (``Outcome.audit`` and the ``audit`` of each batch output line) car
                   "seed": ..., "grounding": ..., "format": ..., "thinking_budget": ...},
      "started": "2026-...Z", "finished": "2026-...Z", "attempts": n, "questions": n}
 
+and, when the mode uses a tuned adapter, ``"adapter": {"kind": ..., "path": ..., "sha256": ...}``
+(the sha256 of its manifest, which pins every file of it).
+
 The weights hash is cheap: a prepared model folder has a manifest (``structkit/_prepare.py``)
 whose own hash stands for every file it lists; a GGUF file or a folder without a manifest is
 hashed once and remembered by (path, size, mtime) in the cache folder. A model the process
@@ -219,10 +222,11 @@ def run_audit(task: Task[Any], engine: Engine, settings: Mapping[str, Any]) -> d
     budget = answer_budget(
         profile, requested=settings.get("max_tokens"), task_budget=task.max_tokens
     )
-    return {
+    mode = task.resolve_mode(settings.get("mode"))
+    audit: dict[str, Any] = {
         "structkit": structkit_version(),
         "task": task.name,
-        "mode": task.resolve_mode(settings.get("mode")),
+        "mode": mode,
         "model": {
             "id": engine.model_name,
             "weights_sha256": digest,
@@ -244,6 +248,10 @@ def run_audit(task: Task[Any], engine: Engine, settings: Mapping[str, Any]) -> d
             "thinking_budget": settings.get("thinking_budget"),
         },
     }
+    adapter = task.adapter(mode) if task.adapter is not None else None
+    if adapter is not None:
+        audit["adapter"] = adapter
+    return audit
 
 
 def finish_audit(

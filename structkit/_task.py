@@ -125,6 +125,9 @@ class Task(Generic[M]):
     assemble: Callable[[Record, Answers], M | dict[str, Any]] | None = None
     """Question mode: builds the answer from the record and the validated answers; the result
     is validated against ``output_model``."""
+    adapter: Callable[[str], dict[str, Any] | None] | None = None
+    """The tuned adapter a mode uses (``mode -> {"kind", "path", "sha256"}`` or ``None``), named
+    in every answer's audit record."""
 
     def __post_init__(self) -> None:
         if (self.questions is None) != (self.assemble is None):

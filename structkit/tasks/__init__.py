@@ -1,12 +1,16 @@
 """The built-in tasks, registered in one place: the API, the CLI, batch jobs and ``structkit
 eval`` all find tasks through the registry (:func:`structkit.get_task`)."""
 
-from .._task import TaskCommand, register_task
-from .clauses import CLAUSES
+import os
+from typing import Any
+
+from .._errors import ConfigurationError
+from .._task import Task, TaskCommand, get_task, register_task
+from .clauses import CLAUSES, clauses_task
 from .diagnosis import DIAGNOSIS
 from .financials import FINANCIALS
 
-__all__ = ["BUILTIN_TASKS"]
+__all__ = ["BUILTIN_TASKS", "with_adapter"]
 
 BUILTIN_TASKS = (DIAGNOSIS, FINANCIALS, CLAUSES)
 
@@ -34,3 +38,21 @@ register_task(
         "contract: a .txt file",
     ),
 )
+
+
+def with_adapter(task: str | Task[Any], adapter: str | os.PathLike[str] | None) -> Task[Any]:
+    """``task`` (a name or a Task) using the tuned ``adapter`` folder (``structkit tune``);
+    ``None`` leaves it as it is.
+
+    Raises:
+        ConfigurationError: the task has no adapters (today only ``clauses`` has).
+        AdapterError: the folder is not a usable adapter (missing, corrupt, other base model).
+    """
+    chosen = get_task(task) if isinstance(task, str) else task
+    if adapter is None:
+        return chosen
+    if chosen.name != "clauses":
+        raise ConfigurationError(
+            f"task {chosen.name!r} has no tuned adapters (tunable today: clauses)"
+        )
+    return clauses_task(adapter=adapter)

@@ -21,8 +21,11 @@ defaults and are left out of the JSON Schema, so the model never writes them.
 from __future__ import annotations
 
 import copy
+import os
 import re
+import threading
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 from dateutil import parser as date_parser
@@ -37,6 +40,7 @@ from .._task import Answers, Question, QuestionContext, Task
 from ..adapters._record import Record
 from ..adapters._render import fit_to_budget
 from . import _clause_modes as modes
+from ._clause_head import HEAD_KINDS, ClauseHead, shipped_head_dir
 from ._clause_rank import candidate_offsets
 
 __all__ = [
@@ -383,7 +387,8 @@ def merge_clauses(parts: list[ClauseExtraction]) -> ClauseExtraction:
 
 #: The task's modes; the first is the default, chosen by measurement (see the README): the
 #: default model's answers score below the baseline (0.479 vs 0.533 on held-out CUAD contracts).
-MODES = ("baseline", "questions", "oneshot")
+#: ``learned`` and ``tuned`` are trained heads over code's candidates (:mod:`._clause_head`).
+MODES = ("baseline", "questions", "oneshot", "learned", "tuned")
 #: Answer budget of a one-shot question: up to 12 verbatim sentence-length spans per part.
 ONESHOT_TOKENS = 1536
 
@@ -435,11 +440,36 @@ def _all_failed(answers: Answers) -> None:
         raise next(iter(answers.failures.values()))
 
 
+class _Heads:
+    """The heads of the ``learned`` and ``tuned`` modes, loaded (and checked) on first use."""
+
+    def __init__(self, adapter: str | os.PathLike[str] | None):
+        self._given = Path(adapter) if adapter is not None else None
+        self._loaded: dict[str, ClauseHead] = {}
+        self._lock = threading.Lock()
+
+    def folder(self, mode: str) -> Path:
+        return self._given if self._given is not None else shipped_head_dir(mode)
+
+    def get(self, mode: str) -> ClauseHead:
+        with self._lock:
+            if mode not in self._loaded:
+                self._loaded[mode] = ClauseHead.load(self.folder(mode))
+            return self._loaded[mode]
+
+    def audit(self, mode: str) -> dict[str, Any] | None:
+        if mode not in HEAD_KINDS:
+            return None
+        head = self.get(mode)
+        return {"kind": head.kind, "path": str(self.folder(mode)), "sha256": head.sha256}
+
+
 def clauses_task(
     *,
     k: int = modes.DEFAULT_K,
     threshold: float = modes.BASELINE_THRESHOLD,
     band: tuple[float, float] = modes.QUESTION_BAND,
+    adapter: str | os.PathLike[str] | None = None,
 ) -> Task[ClauseExtraction]:
     """The clauses task with its settings: ``k`` candidates per question, the baseline's
     ``threshold``, the questions mode's ``band`` of ranking scores where the model is asked
@@ -453,14 +483,28 @@ def clauses_task(
       in one small constrained question.
     - ``oneshot``: the whole contract (or each part) in one prompt; the model lists the clauses
       of all 20 types, its spans constrained to the contract's sentences. For strong models.
+    - ``learned``: a head trained on CUAD gold (``structkit tune clauses``) scores each
+      category's top candidates from code's features and the span's words; no model.
+    - ``tuned``: the same with the default model's hidden states of each span (the model runs,
+      one forward pass per span, no decoding).
+
+    ``adapter``: a head folder written by ``structkit tune`` for the ``learned``/``tuned`` modes
+    (default: the heads shipped in the package); with one given, its kind is the default mode.
+    A missing, corrupt or mismatched adapter is an ``AdapterError`` naming it.
     """
     if k < 1:
         raise ConfigurationError("clauses: k must be at least 1")
     if band[0] > band[1]:
         raise ConfigurationError("clauses: the question band's lower bound is above its upper")
 
+    heads = _Heads(adapter)
+    task_modes: tuple[str, ...] = MODES
+    if adapter is not None:
+        kind = heads.get("tuned").kind  # checks the folder now: a bad adapter fails early
+        task_modes = (kind, *(m for m in MODES if m != kind))
+
     def questions(record: Record, ctx: QuestionContext) -> list[Question]:
-        if ctx.mode == "baseline":
+        if ctx.mode in ("baseline", *HEAD_KINDS):
             return []
         if ctx.mode == "oneshot":
             return _oneshot_questions(record, ctx)
@@ -485,6 +529,8 @@ def clauses_task(
             return parts[0] if len(parts) == 1 else merge_clauses(parts)  # [] -> no clauses
         if answers.mode == "baseline":
             found = modes.baseline_clauses(record, threshold=threshold)
+        elif answers.mode in HEAD_KINDS:
+            found = heads.get(answers.mode).clauses(modes.analyse(record))
         else:
             found = modes.assemble_clauses(record, answers.values, k=k, band=band)
         return ClauseExtraction.model_validate({"clauses": found})
@@ -496,9 +542,10 @@ def clauses_task(
         format="text",
         grounded_schema=grounded_schema,  # the one-shot mode's schema (also for schema_for)
         postprocess=postprocess,
-        modes=MODES,
+        modes=task_modes,
         questions=questions,
         assemble=assemble,
+        adapter=heads.audit,
     )
 
 
