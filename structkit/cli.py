@@ -20,6 +20,7 @@ from ._errors import ConfigurationError, OutputError, StructkitError
 from ._profiles import DEFAULT_MODEL
 from ._task import task_commands
 from .engines._select import ENGINE_NAMES
+from .tasks import with_adapter
 
 __all__ = ["main"]
 
@@ -87,6 +88,13 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         help="how the task runs, e.g. 'baseline' for code only without the model "
         "(see `structkit tasks`; default: the task's first mode)",
     )
+    parser.add_argument(
+        "--adapter",
+        metavar="DIR",
+        default=None,
+        help="a tuned adapter folder from `structkit tune` (clauses; its kind becomes the "
+        "default mode)",
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -137,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .toolserver._cli import add_server_parsers  # light: servers import when they run
 
     add_server_parsers(sub)
+    from .tuning._cli import add_tune_parser  # light: training imports when it runs
+
+    add_tune_parser(sub)
     sub.add_parser("tasks", help="list registered tasks")
     sub.add_parser(
         "prepare-model",
@@ -262,7 +273,7 @@ def _run_batch(args: argparse.Namespace) -> int:
 
     try:
         summary = run_batch(
-            args.task,
+            with_adapter(args.task, args.adapter),
             args.input,
             args.out,
             id_column=args.id_column,
@@ -323,11 +334,13 @@ def _task_options(args: argparse.Namespace) -> RunOptions:
 def _run_one(args: argparse.Namespace, task: str) -> int:
     via = args.via or env("STRUCTKIT_VIA")
     if via:
+        if args.adapter is not None:
+            raise ConfigurationError("--adapter cannot be used with --via: the server has its own")
         from .toolserver._cli import run_one_via
 
         return run_one_via(via, task, args, _task_options(args))
     (outcome,) = _api.run(
-        task,
+        with_adapter(task, args.adapter),
         [args.file],
         **_task_options(args),
     )
@@ -372,6 +385,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .toolserver._cli import run_server_command
 
             return run_server_command(args)
+        if args.command == "tune":
+            from .tuning._cli import run_tune
+
+            return run_tune(args)
         if args.command == "eval":
             from .evaluation._cli import run_eval
 

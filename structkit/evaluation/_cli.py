@@ -50,6 +50,19 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
         help='run options to compare, e.g. "default", "grounding=false", "format=markdown", '
         '"thinking_budget=0", "temperature=0.7,samples=3" (repeat; default: "default")',
     )
+    parser.add_argument(
+        "--compare",
+        default=None,
+        metavar="MODES",
+        help="modes to compare side by side, comma-separated, e.g. base,tuned,baseline,learned "
+        "(`base`: the base model's own mode, `questions` for clauses); adds one setting each",
+    )
+    parser.add_argument(
+        "--adapter",
+        metavar="DIR",
+        default=None,
+        help="a tuned adapter folder from `structkit tune` for the learned/tuned modes",
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs per model and setting (3)")
     parser.add_argument(
         "--batch-size",
@@ -67,6 +80,18 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--out", default="reports/eval", help="output folder (reports/eval)")
     parser.set_defaults(command="eval")
     return parser
+
+
+#: ``--compare`` names that are not mode names: the base model's own mode.
+_COMPARE_ALIASES = {"base": "questions"}
+
+
+def compare_settings(names: str) -> list[dict[str, Any]]:
+    """``--compare base,tuned,baseline`` as one ``{"mode": ...}`` setting per name."""
+    modes = [_COMPARE_ALIASES.get(n.strip(), n.strip()) for n in names.split(",") if n.strip()]
+    if not modes:
+        raise ValueError("--compare needs at least one mode")
+    return [{"mode": mode} for mode in modes]
 
 
 def _engine_factory(name: str | None) -> Callable[[str | None], Any]:
@@ -91,6 +116,8 @@ def run_eval(
     try:
         # No --setting: the harness's default (every mode of a task that has modes).
         settings = [parse_setting(s) for s in args.settings] if args.settings else None
+        if getattr(args, "compare", None):
+            settings = (settings or []) + compare_settings(args.compare)
         items = load_dataset(args.dataset, limit=args.limit)
     except (ValueError, OSError) as exc:
         print(f"structkit eval: {exc}", file=sys.stderr)
@@ -98,8 +125,10 @@ def run_eval(
     if args.runs < 1 or (args.batch_size is not None and args.batch_size < 1):
         print("structkit eval: --runs and --batch-size must be at least 1", file=sys.stderr)
         return EXIT_USAGE
+    from ..tasks import with_adapter
+
     evaluation = evaluate(
-        args.task,
+        with_adapter(args.task, getattr(args, "adapter", None)),
         items,
         models=args.models or [None],
         settings=settings,
