@@ -48,6 +48,7 @@ PUBLIC_PACKAGES = (
     "structkit.review",
     "structkit.toolserver",
     "structkit.tasks",
+    "structkit.tuning",
 )
 
 
