@@ -47,7 +47,10 @@ class HiddenStates:
     def __init__(self, folder: Path, *, dtype: str):
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        # Its "Loading weights" bar would interleave with structkit's own progress lines.
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         self.folder = folder
         self.dtype = dtype
         self._torch = torch
