@@ -14,7 +14,15 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from ._profiles import ModelProfile
 
-__all__ = ["Completion", "Engine", "GenerationRequest", "Message", "ToolCall", "refuse_tools"]
+__all__ = [
+    "Completion",
+    "Engine",
+    "EngineWrapper",
+    "GenerationRequest",
+    "Message",
+    "ToolCall",
+    "refuse_tools",
+]
 
 Message = dict[str, str]
 
@@ -100,7 +108,7 @@ class _Model(Protocol):
 _Wrapped = TypeVar("_Wrapped", bound=_Model)
 
 
-class _EngineWrapper(Generic[_Wrapped]):
+class EngineWrapper(Generic[_Wrapped]):
     """An engine that stands for another: the model's name, profile and token count are the
     wrapped engine's, so a wrapper that only changes how requests are generated (streams them,
     records completions) writes ``generate`` alone."""

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from ._engine import Completion, GenerationRequest, _EngineWrapper, _Model
+from ._engine import Completion, EngineWrapper, GenerationRequest, _Model
 from ._outcome import Outcome
 from ._runner import run_task
 from ._task import Task, get_task
@@ -29,7 +29,7 @@ class StreamingEngine(_Model, Protocol):
     def stream(self, request: GenerationRequest) -> Iterator[StreamEvent]: ...
 
 
-class _Tap(_EngineWrapper[StreamingEngine]):
+class _Tap(EngineWrapper[StreamingEngine]):
     """Looks like a batch engine to the runner; streams each request and reports the deltas."""
 
     def __init__(self, engine: StreamingEngine, events: queue.Queue[Any]):

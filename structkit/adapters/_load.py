@@ -18,7 +18,7 @@ from ._json import parse_json
 from ._record import Record
 from ._source import is_inline_text, read_source
 
-__all__ = ["KINDS", "is_inline_text", "load"]
+__all__ = ["KINDS", "is_dataframe", "is_inline_text", "load"]
 
 KINDS = ("json", "xml", "xbrl", "csv", "markdown", "dataframe", "text")
 _SUFFIX_KIND = {
@@ -37,7 +37,7 @@ _SUFFIX_KIND = {
 }
 
 
-def _is_dataframe(source: Any) -> bool:
+def is_dataframe(source: Any) -> bool:
     module = type(source).__module__
     return module.startswith("pandas") and type(source).__name__ == "DataFrame"
 
@@ -60,7 +60,7 @@ def _guess_content_kind(text: str) -> str:
 def _guess(source: Any) -> str:
     if isinstance(source, (dict, list)):
         return "json"
-    if _is_dataframe(source):
+    if is_dataframe(source):
         return "dataframe"
     if isinstance(source, bytes):
         kind = _guess_text_kind(source[:64].decode("utf-8", "ignore"))

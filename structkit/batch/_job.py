@@ -16,12 +16,11 @@ from .._api import RunOptions
 from .._errors import (
     ConfigurationError,
     InputError,
-    RecordParseError,
     StructkitError,
 )
 from .._progress import Progress
 from .._task import Task, get_task
-from ..adapters._load import _is_dataframe, load
+from ..adapters._load import is_dataframe
 from ..adapters._record import Record
 from ..adapters._render import FORMATS
 
@@ -32,7 +31,7 @@ from ._chunks import _dry_line, _Job, _named_engine, _prepare_dry_run, _run_chun
 from ._common import _MAX_CHUNK_FACTOR, BatchSummary, IdAdmission, Item
 from ._export import _check_export, export_results
 from ._output import _scan_output, _Writer
-from ._sources import _open_source
+from ._sources import _load_file, _open_source
 
 
 def _progress_stream(progress: bool | TextIO | None) -> TextIO | None:
@@ -137,7 +136,7 @@ def run_batch(
         engine=_named_engine(engine, settings.get("model")) if plan is None else None,
         model=settings.pop("model", None),
         settings=settings,
-        source=None if _is_dataframe(source) else str(Path(source).resolve()),
+        source=None if is_dataframe(source) else str(Path(source).resolve()),
     )
     out = Path(output)
     finished, failed = _scan_output(out, dry_run=dry_run)
@@ -256,7 +255,7 @@ def _ray_plan(executor: str, source: Any, engine: Any, dry_run: bool) -> RayPlan
         raise ConfigurationError(f"unknown executor {executor!r}; one of local, ray")
     if dry_run:
         raise ConfigurationError("a dry run needs no engine: run it with executor='local'")
-    if _is_dataframe(source):
+    if is_dataframe(source):
         raise ConfigurationError(
             "the Ray executor reads files, not a DataFrame: save it with df.to_parquet(...) "
             "and give that file"
@@ -286,12 +285,3 @@ def _next(items: Iterator[tuple[str, Item]], flush: Callable[[], None]) -> tuple
         flush()
         problem = "is not UTF-8 text" if isinstance(exc, UnicodeError) else "cannot be read"
         raise InputError(f"the input {problem} past this point ({type(exc).__name__})") from None
-
-
-def _load_file(path: Path, rid: str) -> Record | InputError:
-    try:
-        return load(path, record_id=rid)
-    except InputError as exc:
-        return exc
-    except (OSError, ValueError) as exc:  # e.g. undecodable text: this file fails, not the job
-        return RecordParseError(f"cannot read the file ({type(exc).__name__})", record_id=rid)

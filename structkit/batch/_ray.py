@@ -99,8 +99,7 @@ class _Reader:
     retry_failed: bool
 
     def __call__(self, row: dict[str, Any]) -> list[dict[str, Any]]:
-        from ._job import _load_file
-        from ._sources import _open_source
+        from ._sources import _load_file, _open_source
 
         path = str(row["path"])
         with tempfile.TemporaryDirectory(prefix="structkit-ray-") as tmp:

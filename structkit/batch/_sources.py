@@ -14,7 +14,7 @@ from .._errors import (
 from .._progress import count_lines
 from ..adapters._ids import content_id
 from ..adapters._json import iter_jsonl
-from ..adapters._load import _is_dataframe
+from ..adapters._load import is_dataframe, load
 from ..adapters._record import Record, Section, Value
 
 if TYPE_CHECKING:  # pandas and numpy load when a job needs them, not with `import structkit`
@@ -62,7 +62,7 @@ def _open_source(
     source: Any, *, id_column: str | None, group_by: str | None, skip: set[Path], count: bool
 ) -> tuple[Iterator[tuple[str, Item]], int | None]:
     """The (id, item) stream of a source and an estimate of its length (when ``count``)."""
-    if _is_dataframe(source):
+    if is_dataframe(source):
         if group_by is not None:
             raise ConfigurationError("group_by applies to CSV files only")
         frame = source
@@ -116,3 +116,12 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         problem = f"{path.name} is not a readable Parquet file ({type(exc).__name__})"
         raise InputError(problem) from None
+
+
+def _load_file(path: Path, rid: str) -> Record | InputError:
+    try:
+        return load(path, record_id=rid)
+    except InputError as exc:
+        return exc
+    except (OSError, ValueError) as exc:  # e.g. undecodable text: this file fails, not the job
+        return RecordParseError(f"cannot read the file ({type(exc).__name__})", record_id=rid)

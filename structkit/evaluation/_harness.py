@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._engine import Completion, Engine, GenerationRequest, _EngineWrapper
+from .._engine import Completion, Engine, EngineWrapper, GenerationRequest
 from .._errors import ConfigurationError, DatasetError
 from .._runner import Outcome, run_task
 from .._task import Task, get_task
@@ -297,7 +297,7 @@ class Evaluation:
 # --------------------------------------------------------------------------- evaluation
 
 
-class _Recorder(_EngineWrapper[Engine]):
+class _Recorder(EngineWrapper[Engine]):
     """Engine wrapper that keeps every completion (for format compliance and TTFT)."""
 
     def __init__(self, engine: Engine):

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .._errors import DatasetError
-from ..tasks.clauses import CLAUSE_TYPES, _squash, _SquashedText, locate_span
+from ..tasks.clauses import CLAUSE_TYPES, SquashedText, locate_span, squash
 
 __all__ = [
     "CuadGold",
@@ -183,7 +183,7 @@ def load_gold(
     if rows is None:
         rows = read_master_clauses(csv_path)
     row = _pick_row(rows, contract)
-    squashed = _SquashedText(source_text) if source_text is not None else None
+    squashed = SquashedText(source_text) if source_text is not None else None
     spans: list[GoldSpan] = []
     answers: dict[str, str] = {}
     for column, cell in row.items():
@@ -212,7 +212,7 @@ def spans_match(predicted: SpanLike, gold: SpanLike) -> bool:
         overlap = min(predicted.end, gold.end) - max(predicted.start, gold.start)
         shorter = min(predicted.end - predicted.start, gold.end - gold.start)
         return overlap > 0 and 2 * overlap >= shorter
-    a, b = _squash(predicted.text).casefold(), _squash(gold.text).casefold()
+    a, b = squash(predicted.text).casefold(), squash(gold.text).casefold()
     return bool(a and b) and (a in b or b in a)
 
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
+
+from dateutil import parser as date_parser
 
 __all__ = [
     "JURISDICTIONS",
@@ -20,6 +23,7 @@ __all__ = [
     "agreement_date",
     "dates_in",
     "jurisdiction",
+    "normalize_date",
     "parties",
     "preamble",
     "title",
@@ -214,10 +218,35 @@ def preamble(source: str, spans: list[tuple[int, int]]) -> Found | None:
     return None
 
 
+_DAY_OF = re.compile(r"\bday\s+of\b", re.IGNORECASE)
+
+
+def normalize_date(value: str) -> date | None:
+    """A complete calendar date written in ``value`` (ISO, US numeric or with a month name).
+
+    ``None`` when it is not a date or lacks the day, month or year.
+    """
+    value = _DAY_OF.sub(" ", value).strip()
+    if not value or len(value) > 60:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        pass
+    try:
+        # Parsed with two different defaults: a component missing from the text shows up as a
+        # difference, so "January 2018" or "2001" is not mistaken for a full date.
+        first = date_parser.parse(value, default=datetime(1, 1, 1))
+        second = date_parser.parse(value, default=datetime(2, 2, 2))
+    except (ValueError, OverflowError):  # dateutil's ParserError is a ValueError
+        return None
+    if first.date() != second.date():
+        return None
+    return first.date()
+
+
 def dates_in(source: str, start: int, end: int) -> list[Found]:
     """Written dates in ``source[start:end]`` with their ISO value ("" when not a full date)."""
-    from .clauses import normalize_date  # the one date parser of the task (dateutil)
-
     found: list[Found] = []
     for match in _DATE.finditer(source, start, end):
         text = match.group(0).strip()

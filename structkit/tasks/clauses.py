@@ -24,11 +24,10 @@ import copy
 import os
 import re
 import threading
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from dateutil import parser as date_parser
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
@@ -42,6 +41,7 @@ from ..adapters._render import fit_to_budget
 from . import _clause_modes as modes
 from ._clause_head import HEAD_KINDS, ClauseHead, shipped_head_dir
 from ._clause_rank import candidate_offsets
+from ._clause_values import normalize_date
 
 __all__ = [
     "CLAUSES",
@@ -54,6 +54,7 @@ __all__ = [
     "Clause",
     "ClauseExtraction",
     "ClauseType",
+    "SquashedText",
     "candidate_spans",
     "clauses_task",
     "grounded_schema",
@@ -61,6 +62,7 @@ __all__ = [
     "merge_clauses",
     "normalize_date",
     "postprocess",
+    "squash",
 ]
 
 #: Longest span the model may copy (characters).
@@ -188,11 +190,11 @@ def grounded_schema(record: Record, base_schema: dict[str, Any]) -> dict[str, An
 _WS = re.compile(r"\s+")
 
 
-def _squash(text: str) -> str:
+def squash(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
-class _SquashedText:
+class SquashedText:
     """``text`` with whitespace runs collapsed to one space, and a map back to ``text``."""
 
     def __init__(self, text: str):
@@ -210,7 +212,7 @@ class _SquashedText:
 
     def find(self, span: str, start: int = 0) -> tuple[int, int] | None:
         """Offsets in the original text of the first whitespace-insensitive match of ``span``."""
-        wanted = _squash(span)
+        wanted = squash(span)
         if not wanted:
             return None
         at = self.text.find(wanted, start)
@@ -220,7 +222,7 @@ class _SquashedText:
 
 
 def locate_span(
-    span: str, source: str, *, squashed: _SquashedText | None = None
+    span: str, source: str, *, squashed: SquashedText | None = None
 ) -> tuple[int, int, Grounding]:
     """Where ``span`` is in ``source``: (start, end, how), or (-1, -1, "not found").
 
@@ -231,7 +233,7 @@ def locate_span(
         at = source.find(span)
         if at >= 0:
             return at, at + len(span), "exact"
-    found = (squashed or _SquashedText(source)).find(span)
+    found = (squashed or SquashedText(source)).find(span)
     if found is not None:
         return found[0], found[1], "whitespace-normalized"
     return -1, -1, "not found"
@@ -249,31 +251,6 @@ _DATE_IN_TEXT = re.compile(
     r"|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})\b",
     re.IGNORECASE,
 )
-_DAY_OF = re.compile(r"\bday\s+of\b", re.IGNORECASE)
-
-
-def normalize_date(value: str) -> date | None:
-    """A complete calendar date written in ``value`` (ISO, US numeric or with a month name).
-
-    ``None`` when it is not a date or lacks the day, month or year.
-    """
-    value = _DAY_OF.sub(" ", value).strip()
-    if not value or len(value) > 60:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        pass
-    try:
-        # Parsed with two different defaults: a component missing from the text shows up as a
-        # difference, so "January 2018" or "2001" is not mistaken for a full date.
-        first = date_parser.parse(value, default=datetime(1, 1, 1))
-        second = date_parser.parse(value, default=datetime(2, 2, 2))
-    except (ValueError, OverflowError):  # dateutil's ParserError is a ValueError
-        return None
-    if first.date() != second.date():
-        return None
-    return first.date()
 
 
 def _dates_in(text: str) -> list[date]:
@@ -303,7 +280,7 @@ def postprocess(value: ClauseExtraction, record: Record) -> ClauseExtraction:
     source = record.source_text
     if source is None:  # not a text record: search the rendered values instead
         source = "\n\n".join(v.text for v in record.values())
-    squashed = _SquashedText(source)
+    squashed = SquashedText(source)
     squashed_source_folded = squashed.text.casefold()
     out: list[Clause] = []
     seen: set[tuple[str, int, int, str]] = set()
@@ -317,7 +294,7 @@ def postprocess(value: ClauseExtraction, record: Record) -> ClauseExtraction:
         else:
             start, end, how = locate_span(clause.text, source, squashed=squashed)
         verified = how != "not found" and (
-            source[start:end] == clause.text or _squash(source[start:end]) == _squash(clause.text)
+            source[start:end] == clause.text or squash(source[start:end]) == squash(clause.text)
         )
         issues: list[str] = []
         normalized = clause.normalized.strip()
@@ -328,7 +305,7 @@ def postprocess(value: ClauseExtraction, record: Record) -> ClauseExtraction:
         elif (
             clause.clause_type in _NAME_TYPES
             and normalized
-            and _squash(normalized).casefold() not in squashed_source_folded
+            and squash(normalized).casefold() not in squashed_source_folded
         ):
             issues.append(f"{normalized[:40]!r} does not occur in the document")
         key = (
@@ -369,8 +346,8 @@ def merge_clauses(parts: list[ClauseExtraction]) -> ClauseExtraction:
     seen_value: set[tuple[str, str]] = set()
     for part in parts:
         for clause in part.clauses:
-            text_key = (clause.clause_type, _squash(clause.text))
-            value_key = (clause.clause_type, _squash(clause.normalized).casefold())
+            text_key = (clause.clause_type, squash(clause.text))
+            value_key = (clause.clause_type, squash(clause.normalized).casefold())
             if text_key in seen_text:
                 continue
             single = clause.clause_type in SINGLE_VALUED_TYPES and value_key[1] != ""
