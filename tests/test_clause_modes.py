@@ -224,6 +224,32 @@ def test_question_mode_answering_none_keeps_only_what_code_found() -> None:
     assert types <= {"Document Name", "Parties", "Agreement Date", "Effective Date"}
 
 
+def test_each_clause_names_who_chose_it() -> None:
+    """code for structure and the thresholded ranking, model for its picks, adapter for the
+    head's; the review page badges items by it (#25)."""
+    structural = {"Document Name", "Parties", "Agreement Date", "Effective Date"}
+    (baseline,) = run_task(CLAUSES, [CONTRACT], engine=_choice_engine("1"), mode="baseline")
+    assert {c.origin for c in baseline.unwrap().clauses} == {"code"}
+    (learned,) = run_task(CLAUSES, [CONTRACT], engine=_choice_engine("1"), mode="learned")
+    origins = {c.clause_type: c.origin for c in learned.unwrap().clauses}
+    assert "adapter" in origins.values() and set(origins.values()) <= {"code", "adapter"}
+    assert all(origins[t] == "code" for t in structural & set(origins))
+    (asked,) = run_task(ASKING, [CONTRACT], engine=_choice_engine("1"), mode="questions")
+    picked = {c.clause_type: c.origin for c in asked.unwrap().clauses}
+    assert picked["Governing Law"] == "model"
+    assert all(picked[t] == "code" for t in structural & set(picked))
+    # what the model writes itself (one-shot) is the model's; the schema never asks for it
+    assert "origin" not in json.dumps(CLAUSES.schema_for(load(CONTRACT), grounding=True))
+    assert (
+        ClauseExtraction.model_validate(
+            {"clauses": [{"clause_type": "Parties", "text": "Acme", "normalized": "Acme"}]}
+        )
+        .clauses[0]
+        .origin
+        == "model"
+    )
+
+
 def test_modes_and_unknown_modes_are_refused() -> None:
     # The default (first) is the shipped learned head, the best measured (README).
     assert CLAUSES.modes == ("learned", "baseline", "questions", "oneshot", "tuned")

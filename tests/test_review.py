@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from structkit import ConfigurationError, FakeEngine
+from structkit import ConfigurationError, FakeEngine, run_batch
 from structkit.cli import main
 from structkit.evaluation import evaluate, load_dataset
 from structkit.review import ReviewServer, ReviewSession, split_items
@@ -69,6 +69,53 @@ def test_statement_items_mark_code_computed_fields(tmp_path: Path) -> None:
     cells = {p for row in record["source"]["sections"][0]["rows"] for p in (c["p"] for c in row)}
     cited = {c for i in record["items"] for c in i["cites"]}
     assert cited and cited <= cells  # every cited cell is a cell of the shown table
+
+
+def test_items_say_who_decided_them_adapter_model_or_code(tmp_path: Path) -> None:
+    """The default (learned) clauses mode badges the head's picks ``adapter`` and structure
+    ``code``; a record is done when the adapter's items are decided (#25)."""
+    source = tmp_path / "contracts"
+    source.mkdir()
+    text = (ROOT / "datasets" / "clauses" / "contract-01.txt").read_text(encoding="utf-8")
+    (source / "contract-01.txt").write_text(text, encoding="utf-8")
+    out = tmp_path / "clauses.jsonl"
+    run_batch("clauses", source, out, engine=FakeEngine(respond), progress=False)
+    session = ReviewSession(out)
+    record = session.record(0)
+    origins = {i["path"]: i["origin"] for i in record["items"]}
+    assert set(origins.values()) == {"code", "adapter"}
+    assert all(
+        origins[i["path"]] == "code"
+        for i in record["items"]
+        if i["value"]["clause_type"] in ("Document Name", "Parties", "Agreement Date")
+    )
+    for path, origin in origins.items():
+        if origin == "adapter":
+            assert session.record(0)["review"] != "done"
+            session.decide(record_id=record["id"], item=path, action="accept")
+    assert session.record(0)["review"] == "done"
+    (item,) = load_dataset(session.gold_path)  # code's items count as they are
+    assert len(item.gold["spans"]) == len(origins)
+
+
+def test_a_record_code_decided_alone_is_reviewed_item_by_item(tmp_path: Path) -> None:
+    source = tmp_path / "contracts"
+    source.mkdir()
+    text = (ROOT / "datasets" / "clauses" / "contract-02.txt").read_text(encoding="utf-8")
+    (source / "contract-02.txt").write_text(text, encoding="utf-8")
+    out = tmp_path / "clauses.jsonl"
+    run_batch("clauses", source, out, engine=FakeEngine(respond), progress=False, mode="baseline")
+    session = ReviewSession(out)
+    record = session.record(0)
+    assert {i["origin"] for i in record["items"]} == {"code"}
+    *first, last = (i["path"] for i in record["items"])
+    for path in first:
+        session.decide(record_id=record["id"], item=path, action="accept")
+    assert session.record(0)["review"] == "partial"
+    assert not session.gold_path.exists() or not session.gold_path.read_text().strip()
+    session.decide(record_id=record["id"], item=last, action="accept")
+    (item,) = load_dataset(session.gold_path)
+    assert len(item.gold["spans"]) == len(record["items"])
 
 
 def test_decisions_are_durable_and_become_gold_the_harness_scores(tmp_path: Path) -> None:

@@ -9,10 +9,12 @@ conventions (:mod:`structkit.adapters._record`):
   ``chars=<a>-<b>`` (a span of text), or a JSON Pointer / XPath held under a key naming a
   pointer (``pointer``, ``pointers``, ``evidence_pointers``, ...) — and every ``start``/``end``
   pair of character offsets;
-- an item is **code-computed** when its top-level field is not in the schema the model decodes
-  (``SkipJsonSchema`` fields: ratios, growth, flags, scores), or when it says so itself
-  (``"source": "table"``/``"code"``, ``"mapped_by"`` other than ``"model"`` such as
-  ``"xbrl"``/``"lexicon"``, ``"computed": true``).
+- an item's **origin** says who decided it: ``adapter`` or ``model`` when it says so itself
+  (``"origin": "adapter"``, a clause kept by a trained head); ``code`` when its top-level field
+  is not in the schema the model decodes (``SkipJsonSchema`` fields: ratios, growth, flags,
+  scores), or when it says so (``"origin": "code"``, ``"source": "table"``/``"code"``,
+  ``"mapped_by"`` other than ``"model"`` such as ``"xbrl"``/``"lexicon"``, ``"computed":
+  true``); otherwise ``model``. A reviewer's correction is shown as the reviewer's on the page.
 """
 
 from __future__ import annotations
@@ -22,12 +24,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Item", "citations", "decoded_fields", "flags_of", "split_items"]
+__all__ = ["ORIGINS", "TO_REVIEW", "Item", "citations", "decoded_fields", "flags_of", "split_items"]
 
 CELL = re.compile(r"row=\d+;col=.+")
 CHARS = re.compile(r"chars=(\d+)-(\d+)")
 _CODE_SOURCES = ("table", "code", "computed", "rule", "rules")
 _MODEL_MAKERS = ("model", "llm")
+#: Who decides an item; ``reviewer`` is added by the page for a correction.
+ORIGINS = ("code", "model", "adapter")
+#: The origins a record is reviewed for (learned decisions, which can be wrong); a record
+#: without such items is reviewed item by item all the same.
+TO_REVIEW = ("model", "adapter")
 
 
 @dataclass
@@ -39,7 +46,8 @@ class Item:
     label: str
     value: Any
     origin: str
-    """``model`` (decoded by the model) or ``code`` (computed by structkit)."""
+    """``model`` (decoded by the model), ``adapter`` (kept by a trained head) or ``code``
+    (computed by structkit)."""
     cites: list[str] = field(default_factory=list)
 
 
@@ -89,6 +97,14 @@ def _says_code(value: Any) -> bool:
     )
 
 
+def _origin(value: Any, field_is_code: bool) -> str:
+    if field_is_code:
+        return "code"
+    if isinstance(value, dict) and value.get("origin") in ORIGINS:
+        return str(value["origin"])
+    return "code" if _says_code(value) else "model"
+
+
 def _label(name: str, index: int | None, value: Any) -> str:
     head = name if index is None else f"{name}[{index}]"
     if isinstance(value, dict):
@@ -110,13 +126,13 @@ def split_items(result: Any, *, decoded: frozenset[str] | None) -> list[Item]:
         field_is_code = decoded is not None and name not in decoded
         if isinstance(value, list):
             for index, child in enumerate(value):
-                origin = "code" if field_is_code or _says_code(child) else "model"
+                origin = _origin(child, field_is_code)
                 cites = list(dict.fromkeys(citations(child)))
                 items.append(
                     Item(f"{base}/{index}", _label(name, index, child), child, origin, cites)
                 )
         else:
-            origin = "code" if field_is_code or _says_code(value) else "model"
+            origin = _origin(value, field_is_code)
             cites = list(dict.fromkeys(citations(value)))
             items.append(Item(base, _label(name, None, value), value, origin, cites))
     return items

@@ -26,7 +26,7 @@ from .._audit import utc_now
 from .._errors import ConfigurationError
 from ..batch import read_results
 from ._gold import apply_decisions, build_gold
-from ._items import Item, decoded_fields, flags_of, split_items
+from ._items import TO_REVIEW, Item, decoded_fields, flags_of, split_items
 from ._sources import Sandbox, source_path, source_root, source_view
 
 __all__ = ["ACTIONS", "ReviewSession"]
@@ -151,8 +151,7 @@ class ReviewSession:
     def _gold_line(self, entry: _Entry) -> dict[str, Any] | None:
         rid = str(entry.line["id"])
         decisions = self.decided.get(rid, {})
-        model_items = [i for i in entry.items if i.origin == "model"]
-        if not model_items or any(i.path not in decisions for i in model_items):
+        if self.status_of(entry) != "done":
             return None
         path = source_path(entry.line, entry.root, self.sandbox)
         if path is None:
@@ -182,9 +181,10 @@ class ReviewSession:
     # ------------------------------------------------------------------ views
 
     def status_of(self, entry: _Entry) -> str:
-        """``todo``, ``partial`` or ``done`` (every model item decided)."""
+        """``todo``, ``partial`` or ``done``: every item the model or an adapter decided has a
+        decision (every item, when code decided them all)."""
         decisions = self.decided.get(str(entry.line["id"]), {})
-        wanted = [i.path for i in entry.items if i.origin == "model"] or [
+        wanted = [i.path for i in entry.items if i.origin in TO_REVIEW] or [
             i.path for i in entry.items
         ]
         done = sum(p in decisions for p in wanted)

@@ -6,6 +6,10 @@ const STATIC = document.getElementById("review-data");
 const DATA = STATIC ? JSON.parse(STATIC.textContent) : null;
 const READ_ONLY = DATA !== null;
 const PAGE = 50;
+// Who decided an item (structkit/review/_items.py ORIGINS, TO_REVIEW): a record is done when
+// every item the model or an adapter decided has a decision.
+const ORIGIN_LABELS = { code: "computed in code", model: "model", adapter: "adapter" };
+const TO_REVIEW = ["model", "adapter"];
 
 const state = { offset: 0, rows: [], total: 0, record: null, current: 0, editing: false };
 
@@ -40,7 +44,7 @@ async function fetchJSON(url, options) {
 }
 
 function staticReview(record) {
-  const items = record.items.filter((i) => i.origin === "model");
+  const items = record.items.filter((i) => TO_REVIEW.includes(i.origin));
   const wanted = (items.length ? items : record.items).map((i) => i.path);
   const done = wanted.filter((p) => p in record.decisions).length;
   if (wanted.length && done === wanted.length) return "done";
@@ -275,8 +279,11 @@ function renderItems() {
       "data-path": item.path, onclick: () => selectItem(i) },
       el("div", { class: "item-head" },
         el("b", {}, item.label),
-        el("span", { class: "origin " + item.origin },
-           item.origin === "code" ? "computed in code" : "model"),
+        el("span", { class: "origin " + item.origin, title: "who decided this item" },
+           ORIGIN_LABELS[item.origin] || item.origin),
+        decision && decision.action === "correct"
+          ? el("span", { class: "origin reviewer", title: "corrected by the reviewer" }, "reviewer")
+          : null,
         el("span", { class: "decision" }, decision ? decision.action : "")),
       el("pre", { class: "value" }, JSON.stringify(
         decision && decision.action === "correct" ? decision.value : item.value, null, 1)),
@@ -320,7 +327,7 @@ async function decide(action) {
 async function acceptRest() {
   if (READ_ONLY || !state.record) return;
   for (const item of state.record.items) {
-    if (item.origin === "model" && !(item.path in state.record.decisions)) {
+    if (TO_REVIEW.includes(item.origin) && !(item.path in state.record.decisions)) {
       await saveDecision(item.path, "accept", null);
     }
   }

@@ -297,7 +297,9 @@ class ClauseHead:
         """Structure in code, plus the candidates the head keeps (offsets set, values read)."""
         out = modes.structural_clauses(analysis)
         for slot in self.choose(self.probabilities(analysis)):
-            out.append(modes.ranked_clause(analysis, slot.clause_type, slot.candidate))
+            out.append(
+                modes.ranked_clause(analysis, slot.clause_type, slot.candidate, origin="adapter")
+            )
         return out
 
 

@@ -116,13 +116,16 @@ def analyse(record: Record) -> Analysis:
     )
 
 
-def _clause(clause_type: str, found: values.Found, normalized: str = "") -> dict[str, Any]:
+def _clause(
+    clause_type: str, found: values.Found, normalized: str = "", origin: str = "code"
+) -> dict[str, Any]:
     return {
         "clause_type": clause_type,
         "text": found.text,
         "normalized": normalized[:120],
         "start": found.start,
         "end": found.end,
+        "origin": origin,
     }
 
 
@@ -140,8 +143,11 @@ def structural_clauses(analysis: Analysis) -> list[dict[str, Any]]:
     return out
 
 
-def ranked_clause(analysis: Analysis, clause_type: str, cand: rank.Candidate) -> dict[str, Any]:
-    """A ranked candidate as a clause, with its value read in code (date, jurisdiction)."""
+def ranked_clause(
+    analysis: Analysis, clause_type: str, cand: rank.Candidate, *, origin: str = "code"
+) -> dict[str, Any]:
+    """A ranked candidate as a clause, with its value read in code (date, jurisdiction);
+    ``origin`` names who chose it (``code``, ``model`` or ``adapter``)."""
     found = values.Found(cand.start, cand.end, cand.text)
     normalized = ""
     if clause_type in ("Effective Date", "Expiration Date"):
@@ -149,7 +155,7 @@ def ranked_clause(analysis: Analysis, clause_type: str, cand: rank.Candidate) ->
         normalized = dates[0].value if dates else ""
     elif clause_type == "Governing Law":
         normalized = values.jurisdiction(cand.text)
-    return _clause(clause_type, found, normalized)
+    return _clause(clause_type, found, normalized, origin)
 
 
 def baseline_clauses(
@@ -213,7 +219,8 @@ def assemble_clauses(
         choice = answer.get("choice") if isinstance(answer, dict) else None
         shown = question_candidates(analysis, clause_type, k)
         if isinstance(choice, str) and choice.isdigit() and 1 <= int(choice) <= len(shown):
-            out.append(ranked_clause(analysis, clause_type, shown[int(choice) - 1]))
+            chosen = shown[int(choice) - 1]
+            out.append(ranked_clause(analysis, clause_type, chosen, origin="model"))
     return out
 
 

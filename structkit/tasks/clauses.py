@@ -102,6 +102,9 @@ SINGLE_VALUED_TYPES = frozenset({"Document Name", "Governing Law", *DATE_TYPES})
 _NAME_TYPES = frozenset({"Parties", "Governing Law"})
 
 Grounding = Literal["exact", "whitespace-normalized", "not found", ""]
+#: Who chose a clause: ``code`` (structure, ranking above a threshold), ``model`` (decoded or
+#: picked by the model), ``adapter`` (kept by a trained head). The review page badges it.
+Origin = Literal["code", "model", "adapter"]
 
 
 class Clause(BaseModel):
@@ -129,6 +132,8 @@ class Clause(BaseModel):
     """How the span was found: ``exact``, ``whitespace-normalized`` or ``not found``."""
     issues: SkipJsonSchema[list[str]] = Field(default_factory=list)
     """Problems found in code: an invalid date, a name that is not in the text."""
+    origin: SkipJsonSchema[Origin] = "model"
+    """Who chose the clause; what the model writes (one-shot) is ``model``."""
 
 
 class ClauseExtraction(BaseModel):
