@@ -14,15 +14,12 @@ over
 A ``learned`` head has the first two and never runs the model: it is the learned baseline the
 ``tuned`` head must beat for the model to have earned its place (the README reports both).
 
-An adapter is a folder: ``manifest.json`` (kind, task, settings, the base model's sha256, the
-training data's sha256, validation figures, structkit version, and the sha256 of every file) and
-``head.safetensors`` (weights). No pickle: loading an adapter runs no code from it.
+An adapter is a folder read and checked by :mod:`structkit._heads` (manifest with provenance,
+weights in safetensors, no pickle).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import AdapterError
+from .._heads import MANIFEST, file_sha256, read_head
 from . import _clause_modes as modes
 from . import _clause_rank as rank
 from ._clause_rank import Candidate
@@ -45,8 +43,6 @@ __all__ = [
 ]
 
 HEAD_KINDS = ("learned", "tuned")
-MANIFEST = "manifest.json"
-WEIGHTS = "head.safetensors"
 #: Manifest format; a head written by another format is refused, not misread.
 FORMAT = 1
 
@@ -63,7 +59,7 @@ CODE_FEATURES = (
     "position",
     "log_length",
 )
-#: Characters of a span the TF-IDF and the model read (as the questions mode shows).
+#: Characters of a span the TF-IDF and the model read (as the model mode shows).
 READ_CHARS = modes.SHOWN_CHARS
 
 
@@ -111,14 +107,6 @@ def span_text(cand: rank.Candidate) -> str:
     return " ".join(cand.text[:READ_CHARS].split())
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @dataclass
 class ClauseHead:
     """A trained chooser (see the module docstring). Build with :meth:`load`, or from training."""
@@ -146,49 +134,10 @@ class ClauseHead:
                 manifest's), another task or format, or a tuned head trained on another base
                 model than the default one.
         """
-        path = Path(folder)
-        manifest_path = path / MANIFEST
-        if not manifest_path.is_file():
-            raise AdapterError(f"adapter {str(path)!r}: no {MANIFEST} (not an adapter folder)")
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise AdapterError(f"adapter {str(path)!r}: {MANIFEST} is not JSON ({exc})") from None
-        if not isinstance(manifest, dict):
-            raise AdapterError(f"adapter {str(path)!r}: {MANIFEST} is not a JSON object")
-        if manifest.get("task") != "clauses" or manifest.get("kind") not in HEAD_KINDS:
-            raise AdapterError(
-                f"adapter {str(path)!r} is a {manifest.get('kind')!r} adapter for task "
-                f"{manifest.get('task')!r}, not a clauses head"
-            )
-        if manifest.get("format") != FORMAT:
-            raise AdapterError(
-                f"adapter {str(path)!r}: format {manifest.get('format')!r}, expected {FORMAT}"
-            )
-        files = manifest.get("files")
-        if not isinstance(files, dict) or WEIGHTS not in files:
-            raise AdapterError(f"adapter {str(path)!r}: the manifest lists no {WEIGHTS}")
-        for name, expected in files.items():
-            file = path / name
-            if not file.is_file():
-                raise AdapterError(f"adapter {str(path)!r}: {name} is missing")
-            if file_sha256(file) != expected:
-                raise AdapterError(f"adapter {str(path)!r}: {name} is corrupt (sha256 differs)")
-        if manifest["kind"] == "tuned":
-            from .._prepare import GGUF_SHA256
-
-            base = manifest.get("base_model", {}).get("gguf_sha256")
-            if base != GGUF_SHA256:
-                raise AdapterError(
-                    f"adapter {str(path)!r} was trained on another base model "
-                    f"(gguf sha256 {str(base)[:12]}..., the default is {GGUF_SHA256[:12]}...)"
-                )
-        from safetensors.numpy import load_file
-
-        try:
-            tensors = load_file(str(path / WEIGHTS))
-        except Exception as exc:  # safetensors raises its own error types for a bad header
-            raise AdapterError(f"adapter {str(path)!r}: {WEIGHTS} does not load ({exc})") from None
+        stored = read_head(
+            folder, task="clauses", kinds=HEAD_KINDS, format=FORMAT, model_kinds=("tuned",)
+        )
+        manifest, tensors, path = stored.manifest, stored.tensors, stored.folder
         settings = manifest.get("settings", {})
         head = cls(
             kind=manifest["kind"],

@@ -1,7 +1,7 @@
 """Training a clauses head from gold: ``structkit tune clauses DATA --out DIR``.
 
 The examples are the task's own decisions: for each contract, code's top-``k`` candidates of each
-of the 17 ranked categories (exactly the spans the ``questions`` mode shows and the ``learned`` /
+of the 17 ranked categories (exactly the spans the ``model`` mode shows and the ``learned`` /
 ``tuned`` modes score), each labelled by whether it matches a gold span of that category under
 the evaluation's rule (:func:`structkit.evaluation.cuad.spans_match`). Data:
 
@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import ConfigurationError, DatasetError
+from .._heads import host, write_head
 from .._version import __version__
 from ..tasks import _clause_head as head_mod
 from ..tasks import _clause_modes as modes
@@ -577,24 +578,6 @@ def tune_clauses(
     )
 
 
-def _host() -> dict[str, Any]:
-    """The CPU model, its cores and the bf16-relevant flags (training figures name their host)."""
-    import os
-
-    name, flags = "unknown", set[str]()
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and name == "unknown":
-                name = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = set(value.split())
-    except OSError:
-        pass
-    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
-    return {"cpu": name, "cores": os.cpu_count(), "flags": [f for f in wanted if f in flags]}
-
-
 def write_adapter(
     folder: Path,
     result: _Fitted,
@@ -610,16 +593,9 @@ def write_adapter(
     seconds: float = 0.0,
 ) -> Path:
     """Weights (safetensors) and a manifest with provenance; every file's sha256 pinned."""
-    from safetensors.numpy import save_file
-
     from .._prepare import GGUF_SHA256
 
-    folder.mkdir(parents=True, exist_ok=True)
     head = result.head
-    tensors = {
-        name: np.ascontiguousarray(value, dtype=np.float64) for name, value in head.tensors.items()
-    }
-    save_file(tensors, str(folder / head_mod.WEIGHTS))
     manifest: dict[str, Any] = {
         "format": head_mod.FORMAT,
         "task": "clauses",
@@ -651,9 +627,7 @@ def write_adapter(
         },
         "validation": {"micro_span_f1_ranked_categories": figures, "this_head": result.f1},
         # The whole run (hidden states included, all kinds), and where it ran.
-        "training": {"seconds": round(seconds, 1), "host": _host()},
+        "training": {"seconds": round(seconds, 1), "host": host()},
         "vocabulary": head.vocabulary,
-        "files": {head_mod.WEIGHTS: head_mod.file_sha256(folder / head_mod.WEIGHTS)},
     }
-    (folder / head_mod.MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    return folder
+    return write_head(folder, manifest=manifest, tensors=head.tensors)

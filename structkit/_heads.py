@@ -1,0 +1,147 @@
+"""Trained heads as files: the adapter folder every task's head is read from and written to.
+
+An adapter is a folder: ``manifest.json`` (format, task, kind, settings, the base model's
+sha256, the training data's sha256 and names, validation figures, structkit version, training
+host, and the sha256 of every other file) and ``head.safetensors`` (the weights). No pickle:
+loading an adapter runs no code from it. A folder without a manifest, with a file missing or
+altered, for another task, kind or format, or (for a head that reads the model) trained on
+another base model is an :class:`~structkit.AdapterError` naming it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._errors import AdapterError
+
+__all__ = ["MANIFEST", "WEIGHTS", "StoredHead", "file_sha256", "host", "read_head", "write_head"]
+
+MANIFEST = "manifest.json"
+WEIGHTS = "head.safetensors"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredHead:
+    """A checked adapter folder: its manifest and its weights."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    tensors: dict[str, np.ndarray]
+
+    @property
+    def sha256(self) -> str:
+        """The adapter's identity: the sha256 of its manifest (which pins every file's hash)."""
+        return file_sha256(self.folder / MANIFEST)
+
+
+def _manifest(path: Path) -> dict[str, Any]:
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise AdapterError(f"adapter {str(path)!r}: no {MANIFEST} (not an adapter folder)")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AdapterError(f"adapter {str(path)!r}: {MANIFEST} is not JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise AdapterError(f"adapter {str(path)!r}: {MANIFEST} is not a JSON object")
+    return manifest
+
+
+def read_head(
+    folder: str | os.PathLike[str],
+    *,
+    task: str,
+    kinds: tuple[str, ...],
+    format: int,
+    model_kinds: tuple[str, ...] = (),
+) -> StoredHead:
+    """Read and check an adapter folder for ``task`` (one of ``kinds``, manifest ``format``).
+
+    ``model_kinds``: the kinds whose head reads the default model's states; their base model
+    must be the default one (the GGUF's sha256 in the manifest).
+
+    Raises:
+        AdapterError: no manifest, a file missing or altered (its sha256 differs from the
+            manifest's), another task, kind or format, or another base model.
+    """
+    path = Path(folder)
+    manifest = _manifest(path)
+    if manifest.get("task") != task or manifest.get("kind") not in kinds:
+        raise AdapterError(
+            f"adapter {str(path)!r} is a {manifest.get('kind')!r} adapter for task "
+            f"{manifest.get('task')!r}, not a {task} head"
+        )
+    if manifest.get("format") != format:
+        raise AdapterError(
+            f"adapter {str(path)!r}: format {manifest.get('format')!r}, expected {format}"
+        )
+    files = manifest.get("files")
+    if not isinstance(files, dict) or WEIGHTS not in files:
+        raise AdapterError(f"adapter {str(path)!r}: the manifest lists no {WEIGHTS}")
+    for name, expected in files.items():
+        file = path / name
+        if not file.is_file():
+            raise AdapterError(f"adapter {str(path)!r}: {name} is missing")
+        if file_sha256(file) != expected:
+            raise AdapterError(f"adapter {str(path)!r}: {name} is corrupt (sha256 differs)")
+    if manifest["kind"] in model_kinds:
+        from ._prepare import GGUF_SHA256
+
+        base = manifest.get("base_model", {}).get("gguf_sha256")
+        if base != GGUF_SHA256:
+            raise AdapterError(
+                f"adapter {str(path)!r} was trained on another base model "
+                f"(gguf sha256 {str(base)[:12]}..., the default is {GGUF_SHA256[:12]}...)"
+            )
+    from safetensors.numpy import load_file
+
+    try:
+        tensors = load_file(str(path / WEIGHTS))
+    except Exception as exc:  # safetensors raises its own error types for a bad header
+        raise AdapterError(f"adapter {str(path)!r}: {WEIGHTS} does not load ({exc})") from None
+    return StoredHead(folder=path, manifest=manifest, tensors=tensors)
+
+
+def write_head(folder: Path, *, manifest: dict[str, Any], tensors: dict[str, np.ndarray]) -> Path:
+    """Write the weights (float64 safetensors) and ``manifest`` with every file's sha256."""
+    from safetensors.numpy import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = {
+        name: np.ascontiguousarray(value, dtype=np.float64) for name, value in tensors.items()
+    }
+    save_file(stored, str(folder / WEIGHTS))
+    manifest = {**manifest, "files": {WEIGHTS: file_sha256(folder / WEIGHTS)}}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    return folder
+
+
+def host() -> dict[str, Any]:
+    """The CPU model, its cores and the bf16-relevant flags (training figures name their host)."""
+    name, flags = "unknown", set[str]()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and name == "unknown":
+                name = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+    return {"cpu": name, "cores": os.cpu_count(), "flags": [f for f in wanted if f in flags]}
