@@ -117,7 +117,7 @@ def _ask(items: list[tuple[str, Any, list[cuad.GoldSpan]]], k: int, path: Path) 
         template="clauses.jinja",
         output_model=Raw,
         format="text",
-        modes=("questions",),
+        modes=("model",),
         questions=asking.questions,
         assemble=lambda record, answers: {"answers": answers.values},
     )

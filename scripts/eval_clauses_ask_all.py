@@ -36,7 +36,7 @@ def main() -> int:
     evaluation = evaluate(
         task,
         held_out,
-        settings=[{"mode": "questions"}, {"mode": "baseline"}],
+        settings=[{"mode": "model"}, {"mode": "baseline"}],
         runs=args.runs,
         on_progress=print,
     )
@@ -44,9 +44,9 @@ def main() -> int:
     if args.folder:
         files = sorted(str(p) for p in args.folder.glob("*.txt"))
         engine = resolve_engine()
-        run_task(task, files[:1], engine=engine, mode="questions", max_attempts=1)  # warm-up
+        run_task(task, files[:1], engine=engine, mode="model", max_attempts=1)  # warm-up
         started = time.perf_counter()
-        outcomes = run_task(task, files, engine=engine, mode="questions")
+        outcomes = run_task(task, files, engine=engine, mode="model")
         seconds = time.perf_counter() - started
         print(
             f"every category asked, {len(files)} contracts: {sum(o.ok for o in outcomes)} ok, "

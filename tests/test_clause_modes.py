@@ -204,7 +204,7 @@ def test_baseline_mode_never_calls_the_model() -> None:
 def test_question_mode_asks_every_record_in_one_engine_call() -> None:
     engine = _choice_engine("1")
     second = str(DATASETS / "clauses" / "cuad_netzee_maintenance_agreement.txt")
-    outcomes = run_task(ASKING, [CONTRACT, second], engine=engine, mode="questions")
+    outcomes = run_task(ASKING, [CONTRACT, second], engine=engine, mode="model")
     assert len(engine.calls) == 1  # one generate call for all questions of both records
     asked = sum(o.questions for o in outcomes)
     assert asked == len(engine.calls[0]) > 0
@@ -219,7 +219,7 @@ def test_question_mode_asks_every_record_in_one_engine_call() -> None:
 
 
 def test_question_mode_answering_none_keeps_only_what_code_found() -> None:
-    (outcome,) = run_task(ASKING, [CONTRACT], engine=_choice_engine("none"), mode="questions")
+    (outcome,) = run_task(ASKING, [CONTRACT], engine=_choice_engine("none"), mode="model")
     types = {c.clause_type for c in outcome.unwrap().clauses}
     assert types <= {"Document Name", "Parties", "Agreement Date", "Effective Date"}
 
@@ -234,7 +234,7 @@ def test_each_clause_names_who_chose_it() -> None:
     origins = {c.clause_type: c.origin for c in learned.unwrap().clauses}
     assert "adapter" in origins.values() and set(origins.values()) <= {"code", "adapter"}
     assert all(origins[t] == "code" for t in structural & set(origins))
-    (asked,) = run_task(ASKING, [CONTRACT], engine=_choice_engine("1"), mode="questions")
+    (asked,) = run_task(ASKING, [CONTRACT], engine=_choice_engine("1"), mode="model")
     picked = {c.clause_type: c.origin for c in asked.unwrap().clauses}
     assert picked["Governing Law"] == "model"
     assert all(picked[t] == "code" for t in structural & set(picked))
@@ -252,7 +252,7 @@ def test_each_clause_names_who_chose_it() -> None:
 
 def test_modes_and_unknown_modes_are_refused() -> None:
     # The default (first) is the shipped learned head, the best measured (README).
-    assert CLAUSES.modes == ("learned", "baseline", "questions", "oneshot", "tuned")
+    assert CLAUSES.modes == ("learned", "baseline", "model", "oneshot", "tuned")
     with pytest.raises(ConfigurationError):
         run_task(CLAUSES, [CONTRACT], engine=_choice_engine("1"), mode="nonsense")
     with pytest.raises(ConfigurationError):
@@ -261,7 +261,7 @@ def test_modes_and_unknown_modes_are_refused() -> None:
 
 def test_k_is_the_number_of_candidates_offered() -> None:
     engine = _choice_engine("none")
-    run_task(clauses_task(k=1, band=ASK_ALL), [CONTRACT], engine=engine, mode="questions")
+    run_task(clauses_task(k=1, band=ASK_ALL), [CONTRACT], engine=engine, mode="model")
     for request in engine.calls[0]:
         assert request.json_schema["properties"]["choice"]["enum"] == ["1", "none"]
 
@@ -332,7 +332,7 @@ def test_the_band_asks_the_model_only_where_the_ranking_is_unclear() -> None:
 def test_an_empty_band_is_the_baseline_and_asks_nothing() -> None:
     engine = _choice_engine("1")
     task = clauses_task(band=(modes.BASELINE_THRESHOLD, modes.BASELINE_THRESHOLD))
-    (asked,) = run_task(task, [CONTRACT], engine=engine, mode="questions")
+    (asked,) = run_task(task, [CONTRACT], engine=engine, mode="model")
     (baseline,) = run_task(task, [CONTRACT], engine=engine, mode="baseline")
     assert engine.calls == [] and asked.questions == 0
     assert asked.unwrap() == baseline.unwrap()
@@ -346,7 +346,7 @@ def test_asking_every_category_on_the_real_model_gives_verified_spans(
 ) -> None:
     # Guarantees only: a valid answer or a typed error per record, every span at its offsets.
     second = str(DATASETS / "clauses" / "cuad_netzee_maintenance_agreement.txt")
-    outcomes = run_task(ASKING, [CONTRACT, second], engine=real_engine, mode="questions")
+    outcomes = run_task(ASKING, [CONTRACT, second], engine=real_engine, mode="model")
     assert len(outcomes) == 2
     for outcome in outcomes:
         if not outcome.ok:

@@ -153,7 +153,7 @@ def test_financials_flag_a_broken_statement(real_engine):
     assert any(f.kind == "identity" for f in outcome.value.flags)
 
 
-@pytest.mark.parametrize("mode", ["questions", "oneshot"])  # the modes that ask the model
+@pytest.mark.parametrize("mode", ["model", "oneshot"])  # the modes that ask the model
 def test_clauses_have_verified_offsets_on_a_real_contract(real_engine, mode):
     import math
 
@@ -167,7 +167,7 @@ def test_clauses_have_verified_offsets_on_a_real_contract(real_engine, mode):
     task = clauses_task(band=(-math.inf, math.inf))
     (outcome,) = structkit.run(task, [path], engine=real_engine, max_attempts=2, mode=mode)
     assert outcome.ok or isinstance(outcome.error, structkit.OutputError), outcome.error
-    if mode == "questions":
+    if mode == "model":
         assert outcome.questions > 0
     result = outcome.value
     for clause in result.clauses if result is not None else []:

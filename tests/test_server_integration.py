@@ -155,7 +155,7 @@ def test_clauses_through_the_server(engine: ServerEngine) -> None:
     contract = EXAMPLES / "contract.txt"
     # Every category asked (the default model's calibrated band is empty: it would ask nothing).
     task = clauses_task(band=(-math.inf, math.inf))
-    outcomes = structkit.run(task, [contract], engine=engine, max_attempts=1, mode="questions")
+    outcomes = structkit.run(task, [contract], engine=engine, max_attempts=1, mode="model")
     assert all(o.questions > 0 for o in outcomes if o.record is not None)
     assert_guarantees(outcomes, [contract.name])
     source = contract.read_text(encoding="utf-8")

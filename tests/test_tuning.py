@@ -164,7 +164,7 @@ def test_eval_compare_names_become_mode_settings() -> None:
     from structkit.evaluation._cli import compare_settings
 
     assert compare_settings("base,tuned,baseline") == [
-        {"mode": "questions"},
+        {"mode": "model"},
         {"mode": "tuned"},
         {"mode": "baseline"},
     ]

@@ -55,7 +55,7 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         metavar="MODES",
         help="modes to compare side by side, comma-separated, e.g. base,tuned,baseline,learned "
-        "(`base`: the base model's own mode, `questions` for clauses); adds one setting each",
+        "(`base`: the base model asked, mode `model`); adds one setting each",
     )
     parser.add_argument(
         "--adapter",
@@ -83,7 +83,7 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 #: ``--compare`` names that are not mode names: the base model's own mode.
-_COMPARE_ALIASES = {"base": "questions"}
+_COMPARE_ALIASES = {"base": "model"}
 
 
 def compare_settings(names: str) -> list[dict[str, Any]]:

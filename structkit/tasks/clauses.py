@@ -372,7 +372,7 @@ def merge_clauses(parts: list[ClauseExtraction]) -> ClauseExtraction:
 #: F1 0.647 against code's baseline 0.516 and the ``tuned`` head's 0.640 (the model's hidden
 #: states add nothing), and it needs no model. ``learned`` and ``tuned`` are trained heads over
 #: code's candidates (:mod:`._clause_head`).
-MODES = ("learned", "baseline", "questions", "oneshot", "tuned")
+MODES = ("learned", "baseline", "model", "oneshot", "tuned")
 #: Answer budget of a one-shot question: up to 12 verbatim sentence-length spans per part.
 ONESHOT_TOKENS = 1536
 
@@ -456,14 +456,14 @@ def clauses_task(
     adapter: str | os.PathLike[str] | None = None,
 ) -> Task[ClauseExtraction]:
     """The clauses task with its settings: ``k`` candidates per question, the baseline's
-    ``threshold``, the questions mode's ``band`` of ranking scores where the model is asked
+    ``threshold``, the model mode's ``band`` of ranking scores where the model is asked
     (``(-inf, inf)``: every category with a candidate). Modes (``RunOptions["mode"]``, CLI
     ``--mode``):
 
     - ``learned`` (default): a head trained on CUAD gold (``structkit tune clauses``) scores
       each category's top candidates from code's features and the span's words; no model.
     - ``baseline``: no model; the best-ranked candidate when it scores ``threshold`` or more.
-    - ``questions``: code ranks candidates per category and keeps its clear answers; for a
+    - ``model``: code ranks candidates per category and keeps its clear answers; for a
       category whose best score is in ``band`` the model picks one of the top ``k`` or "none"
       in one small constrained question.
     - ``oneshot``: the whole contract (or each part) in one prompt; the model lists the clauses
