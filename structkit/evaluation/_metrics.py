@@ -231,7 +231,8 @@ def score_diagnosis(
 ) -> dict[str, float | None]:
     """Condition accuracy (top-1/top-3), insufficient-information accuracy, red flags and
     recommended tests P/R/F1, and the share of cited evidence that resolved in the record; with
-    ICD-10-CM gold (``gold["icd10"]``), recall@5 and precision of the coded differential."""
+    ICD-10-CM gold (``gold["icd10"]``), recall@5, recall@1, MRR and precision of the coded
+    differential."""
     top1 = top3 = with_condition = insufficient_ok = cited = resolved = 0
     flags: list[Score] = []
     tests: list[Score] = []
@@ -402,6 +403,8 @@ SCORERS: dict[str, Scorer] = {
 ACCURACY_METRICS: dict[str, tuple[str, ...]] = {
     "diagnosis": (
         "recall_at5",
+        "recall_at1",
+        "mrr",
         "code_precision",
         "condition_top1",
         "condition_top3",
