@@ -3,6 +3,11 @@ examples): the input is the record with its conditions removed everywhere they a
 those conditions in ICD-10-CM.
 
     python scripts/make_diagnosis_benchmark.py --synthea DIR_OR_GITDIR --ccda GITDIR --out datasets
+    python scripts/make_diagnosis_benchmark.py --synthea GITDIR --training DIR
+
+The second form writes training data for ``structkit tune diagnosis``: the Synthea bundles of
+*other* patients than the benchmark's (those after the first 40 in path order, same removal of
+conditions, same exclusions) into ``DIR`` with ``DIR/training.jsonl`` in the evaluation format.
 
 ``--synthea`` / ``--ccda`` are git directories of github:smart-on-fhir/generated-sample-data and
 github:HL7/C-CDA-Examples (read with ``git show``; nothing is downloaded here).
@@ -238,28 +243,26 @@ def ccda_item(data: bytes) -> tuple[bytes, dict[str, Any]] | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--synthea", required=True)
-    parser.add_argument("--ccda", required=True)
+    parser.add_argument("--ccda")
     parser.add_argument("--out", default="datasets")
+    parser.add_argument("--training", metavar="DIR", help="write training bundles here instead")
     args = parser.parse_args()
+    if args.training:
+        write_training(args.synthea, Path(args.training))
+        return
+    if not args.ccda:
+        parser.error("--ccda is required to build the benchmark")
     out = Path(args.out)
     folder = out / "diagnosis_real"
     folder.mkdir(parents=True, exist_ok=True)
     lines = []
-    for path, sha, _size in _git_files(args.synthea, "R4/SYNTHEA/"):
-        if sum(line["id"].startswith("synthea") for line in lines) >= N_SYNTHEA:
-            break
-        if not path.endswith(".json") or any(x in path for x in EXCLUDED) or not path.isascii():
-            continue
-        item = synthea_item(json.loads(_blob(args.synthea, sha)))
-        if item is None:
-            continue
-        name = "synthea_" + Path(path).stem.split("_")[-1][:8] + ".json"
-        (folder / name).write_text(json.dumps(item[0], separators=(",", ":")), encoding="utf-8")
+    for path, name, (record, gold) in _synthea_items(args.synthea)[:N_SYNTHEA]:
+        (folder / name).write_text(json.dumps(record, separators=(",", ":")), encoding="utf-8")
         lines.append(
             {
                 "id": name.removesuffix(".json"),
                 "input": f"diagnosis_real/{name}",
-                "gold": {**item[1], "source": f"smart-on-fhir/generated-sample-data:{path}"},
+                "gold": {**gold, "source": f"smart-on-fhir/generated-sample-data:{path}"},
             }
         )
     for path, sha, _size in _git_files(args.ccda, "Documents/"):
@@ -281,6 +284,41 @@ def main() -> None:
         for line in lines:
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
     print(f"{len(lines)} items -> {out / 'diagnosis_real.jsonl'}")
+
+
+def _synthea_items(gitdir: str) -> list[tuple[str, str, tuple[dict[str, Any], dict[str, Any]]]]:
+    """Every usable Synthea bundle in path order: (path, file name, (input, gold))."""
+    out = []
+    for path, sha, _size in _git_files(gitdir, "R4/SYNTHEA/"):
+        if not path.endswith(".json") or any(x in path for x in EXCLUDED) or not path.isascii():
+            continue
+        item = synthea_item(json.loads(_blob(gitdir, sha)))
+        if item is not None:
+            out.append((path, "synthea_" + Path(path).stem.split("_")[-1][:8] + ".json", item))
+    return out
+
+
+def write_training(gitdir: str, folder: Path) -> None:
+    """The bundles after the benchmark's first N_SYNTHEA, as an evaluation-format dataset."""
+    folder.mkdir(parents=True, exist_ok=True)
+    benchmark = {
+        json.loads(line)["gold"]["source"]
+        for line in (Path(__file__).resolve().parent.parent / "datasets" / "diagnosis_real.jsonl")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    }
+    lines = []
+    for path, name, (record, gold) in _synthea_items(gitdir)[N_SYNTHEA:]:
+        source = f"smart-on-fhir/generated-sample-data:{path}"
+        if source in benchmark:  # never a benchmark patient, whatever the order
+            continue
+        (folder / name).write_text(json.dumps(record, separators=(",", ":")), encoding="utf-8")
+        gold = {**gold, "source": source}
+        lines.append({"id": name.removesuffix(".json"), "input": name, "gold": gold})
+    with (folder / "training.jsonl").open("w", encoding="utf-8") as fh:
+        for line in lines:
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+    print(f"{len(lines)} training items -> {folder / 'training.jsonl'}")
 
 
 if __name__ == "__main__":
