@@ -13,15 +13,26 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
 from ._errors import AdapterError
 
-__all__ = ["MANIFEST", "WEIGHTS", "StoredHead", "file_sha256", "host", "read_head", "write_head"]
+__all__ = [
+    "MANIFEST",
+    "WEIGHTS",
+    "Heads",
+    "StoredHead",
+    "file_sha256",
+    "host",
+    "read_head",
+    "write_head",
+]
 
 MANIFEST = "manifest.json"
 WEIGHTS = "head.safetensors"
@@ -145,3 +156,61 @@ def host() -> dict[str, Any]:
         pass
     wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
     return {"cpu": name, "cores": os.cpu_count(), "flags": [f for f in wanted if f in flags]}
+
+
+class _Head(Protocol):
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+
+H = TypeVar("H", bound=_Head)
+
+
+class Heads(Generic[H]):
+    """A task's heads, loaded (and checked) on first use: the one ``adapter`` folder given, or
+    the package's shipped head of each kind. ``modes``: which head kind each mode uses."""
+
+    def __init__(
+        self,
+        adapter: str | os.PathLike[str] | None,
+        *,
+        load: Callable[[Path], H],
+        shipped: Callable[[str], Path],
+        modes: Mapping[str, str],
+    ):
+        self._given = Path(adapter) if adapter is not None else None
+        self._load, self._shipped, self.modes = load, shipped, dict(modes)
+        self._loaded: dict[str, H] = {}
+        self._lock = threading.Lock()
+
+    def folder(self, kind: str) -> Path:
+        return self._given if self._given is not None else self._shipped(kind)
+
+    def get(self, kind: str) -> H:
+        with self._lock:
+            if kind not in self._loaded:
+                self._loaded[kind] = self._load(self.folder(kind))
+            return self._loaded[kind]
+
+    def for_mode(self, mode: str) -> H:
+        return self.get(self.modes[mode])
+
+    def given_kind(self) -> str | None:
+        """The kind of the adapter given (checked now: a bad adapter fails early), else None."""
+        if self._given is None:
+            return None
+        return self.get(next(iter(self.modes.values()))).kind
+
+    def audit(self, mode: str) -> dict[str, Any] | None:
+        """What the audit record names of the head a mode uses (``None``: it uses none)."""
+        if mode not in self.modes:
+            return None
+        head = self.for_mode(mode)
+        return {
+            "kind": head.kind,
+            "path": str(self.folder(self.modes[mode])),
+            "sha256": head.sha256,
+        }

@@ -23,9 +23,7 @@ from __future__ import annotations
 import copy
 import os
 import re
-import threading
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -33,6 +31,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from .._ask import CHAT_MARKUP_TOKENS
 from .._errors import ConfigurationError
+from .._heads import Heads
 from .._prompt import fence, render_template
 from .._schema import output_schema
 from .._task import Answers, Question, QuestionContext, Task
@@ -424,30 +423,6 @@ def _all_failed(answers: Answers) -> None:
         raise next(iter(answers.failures.values()))
 
 
-class _Heads:
-    """The heads of the ``learned`` and ``tuned`` modes, loaded (and checked) on first use."""
-
-    def __init__(self, adapter: str | os.PathLike[str] | None):
-        self._given = Path(adapter) if adapter is not None else None
-        self._loaded: dict[str, ClauseHead] = {}
-        self._lock = threading.Lock()
-
-    def folder(self, mode: str) -> Path:
-        return self._given if self._given is not None else shipped_head_dir(mode)
-
-    def get(self, mode: str) -> ClauseHead:
-        with self._lock:
-            if mode not in self._loaded:
-                self._loaded[mode] = ClauseHead.load(self.folder(mode))
-            return self._loaded[mode]
-
-    def audit(self, mode: str) -> dict[str, Any] | None:
-        if mode not in HEAD_KINDS:
-            return None
-        head = self.get(mode)
-        return {"kind": head.kind, "path": str(self.folder(mode)), "sha256": head.sha256}
-
-
 def clauses_task(
     *,
     k: int = modes.DEFAULT_K,
@@ -480,10 +455,12 @@ def clauses_task(
     if band[0] > band[1]:
         raise ConfigurationError("clauses: the question band's lower bound is above its upper")
 
-    heads = _Heads(adapter)
+    heads: Heads[ClauseHead] = Heads(
+        adapter, load=ClauseHead.load, shipped=shipped_head_dir, modes={k: k for k in HEAD_KINDS}
+    )
     task_modes: tuple[str, ...] = MODES
-    if adapter is not None:
-        kind = heads.get("tuned").kind  # checks the folder now: a bad adapter fails early
+    kind = heads.given_kind()
+    if kind is not None:
         task_modes = (kind, *(m for m in MODES if m != kind))
 
     def questions(record: Record, ctx: QuestionContext) -> list[Question]:
@@ -513,7 +490,7 @@ def clauses_task(
         if answers.mode == "baseline":
             found = modes.baseline_clauses(record, threshold=threshold)
         elif answers.mode in HEAD_KINDS:
-            found = heads.get(answers.mode).clauses(modes.analyse(record))
+            found = heads.for_mode(answers.mode).clauses(modes.analyse(record))
         else:
             found = modes.assemble_clauses(record, answers.values, k=k, band=band)
         return ClauseExtraction.model_validate({"clauses": found})
