@@ -16,7 +16,7 @@ from ._runner import Outcome, run_task
 from ._task import Task, get_task
 from .engines._select import resolve_engine
 from .tasks.clauses import CLAUSES, ClauseExtraction, clauses_task
-from .tasks.diagnosis import DIAGNOSIS, Diagnosis
+from .tasks.diagnosis import DIAGNOSIS, Diagnosis, diagnosis_task
 from .tasks.financials import FINANCIALS, Financials
 
 __all__ = [
@@ -111,20 +111,29 @@ def run(
     return _run(chosen, records, record_ids, options)
 
 
-def diagnose(record: Any, **options: Unpack[RunOptions]) -> Diagnosis:
+def diagnose(
+    record: Any,
+    *,
+    adapter: str | os.PathLike[str] | None = None,
+    **options: Unpack[RunOptions],
+) -> Diagnosis:
     """Decision-support differential diagnosis for one patient record.
 
     ``record`` is anything ``structkit.adapters.load`` reads (a dict, a FHIR Bundle, a C-CDA
     document, a one-row DataFrame, a file path). Findings, early-warning scores and rule red
     flags are computed in code; the differential is a ranking of ICD-10-CM codes retrieved from
     the record (each with its evidence and pointers). Options: :class:`RunOptions`
-    (``mode="baseline"``: code ranks the candidates, no model call).
+    (``mode="baseline"``: code ranks the candidates, no model call; ``"learned"``: the shipped
+    head's order, no model call; ``"tuned"``: the model orders them from the head's order).
+    ``adapter``: a head folder from ``structkit tune diagnosis`` for the learned/tuned modes.
 
     Raises:
         InputError: the record cannot be read.
         OutputError: no valid answer after ``max_attempts`` (carries the raw output).
+        AdapterError: ``adapter`` is not a usable diagnosis head.
     """
-    (outcome,) = _run(DIAGNOSIS, [record], None, options)
+    task = DIAGNOSIS if adapter is None else diagnosis_task(adapter=adapter)
+    (outcome,) = _run(task, [record], None, options)
     return outcome.unwrap()
 
 
@@ -132,10 +141,12 @@ def diagnose_many(
     records: Sequence[Any],
     *,
     record_ids: Sequence[str] | None = None,
+    adapter: str | os.PathLike[str] | None = None,
     **options: Unpack[RunOptions],
 ) -> list[Outcome[Diagnosis]]:
     """Diagnose many records in one batched engine call; one :class:`Outcome` per record."""
-    return _run(DIAGNOSIS, records, record_ids, options)
+    task = DIAGNOSIS if adapter is None else diagnosis_task(adapter=adapter)
+    return _run(task, records, record_ids, options)
 
 
 def analyze_financials(statement: Any, **options: Unpack[RunOptions]) -> Financials:

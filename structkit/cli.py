@@ -92,8 +92,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         "--adapter",
         metavar="DIR",
         default=None,
-        help="a tuned adapter folder from `structkit tune` (clauses; its kind becomes the "
-        "default mode)",
+        help="an adapter folder from `structkit tune` (clauses: its kind becomes the default "
+        "mode; diagnosis: used by --mode learned and tuned)",
     )
 
 

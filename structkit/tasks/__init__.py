@@ -2,12 +2,13 @@
 eval`` all find tasks through the registry (:func:`structkit.get_task`)."""
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from .._errors import ConfigurationError
 from .._task import Task, TaskCommand, get_task, register_task
 from .clauses import CLAUSES, clauses_task
-from .diagnosis import DIAGNOSIS
+from .diagnosis import DIAGNOSIS, diagnosis_task
 from .financials import FINANCIALS
 
 __all__ = ["BUILTIN_TASKS", "with_adapter"]
@@ -45,14 +46,18 @@ def with_adapter(task: str | Task[Any], adapter: str | os.PathLike[str] | None) 
     ``None`` leaves it as it is.
 
     Raises:
-        ConfigurationError: the task has no adapters (today only ``clauses`` has).
+        ConfigurationError: the task has no adapters (today ``clauses`` and ``diagnosis``).
         AdapterError: the folder is not a usable adapter (missing, corrupt, other base model).
     """
     chosen = get_task(task) if isinstance(task, str) else task
     if adapter is None:
         return chosen
-    if chosen.name != "clauses":
+    factories: dict[str, Callable[..., Task[Any]]] = {
+        "clauses": clauses_task,
+        "diagnosis": diagnosis_task,
+    }
+    if chosen.name not in factories:
         raise ConfigurationError(
-            f"task {chosen.name!r} has no tuned adapters (tunable today: clauses)"
+            f"task {chosen.name!r} has no tuned adapters (tunable: {', '.join(factories)})"
         )
-    return clauses_task(adapter=adapter)
+    return factories[chosen.name](adapter=adapter)

@@ -75,7 +75,7 @@ class Diagnosis(BaseModel):
     consistency: SkipJsonSchema[list[str]] = Field(
         default_factory=list, description="What code changed to make the answer coherent."
     )
-    ranked_by: SkipJsonSchema[Literal["model", "baseline"]]
+    ranked_by: SkipJsonSchema[Literal["model", "baseline", "adapter"]]
 
     @model_validator(mode="after")
     def _coherent(self) -> Diagnosis:

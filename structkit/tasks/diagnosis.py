@@ -15,17 +15,26 @@ likelihoods never increase down the list. Likelihoods are ranking scores from th
 weight (not calibrated probabilities; a patient can have several conditions), so they need not
 sum to 1.
 
-Modes: ``model`` (default) and ``baseline``: the candidates ranked by code-only evidence weight,
-no model call. With fewer than two candidates nothing is asked in either mode, and the result
-says ``ranked_by="baseline"``.
+Modes (one vocabulary across tasks):
+
+- ``model`` (default): the model orders code's candidates, listed in code's order.
+- ``tuned``: the model orders them listed in the order of the head trained on gold
+  (:mod:`._diagnosis_head`, ``structkit tune diagnosis``); those it does not name follow in the
+  head's order.
+- ``learned``: the head's order, no model call (the learned baseline the model must beat).
+- ``baseline``: the candidates ranked by code-only evidence weight, no model call.
+
+With fewer than two candidates nothing is asked, and code's order is the answer.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .._heads import Heads
 from .._prompt import fence, render_template
 from .._task import Answers, Question, QuestionContext, Task
 from ..adapters._record import Record
@@ -33,18 +42,25 @@ from ..clinical.candidates import Candidate, candidates_for
 from ..clinical.findings import Findings, Measurement, extract_findings
 from ..clinical.icd10cm import related, title_of
 from ..clinical.scores import RuleFlag, Score, compute_scores, read_context, rule_red_flags
+from ._diagnosis_head import DiagnosisHead, shipped_head_dir
 from ._diagnosis_models import Diagnosis, DifferentialItem
 
 __all__ = [
     "DIAGNOSIS",
+    "MODES",
     "Diagnosis",
     "DifferentialItem",
     "analyse",
     "baseline_ranking",
+    "diagnosis_task",
     "urgent_findings",
 ]
 
 _MAX_DIFFERENTIAL = 5
+#: The task's modes; the first is the default (see the module docstring and the README).
+MODES = ("model", "tuned", "learned", "baseline")
+#: The head kind each mode uses (the others use none).
+_HEAD_OF_MODE = {"learned": "learned", "tuned": "learned"}
 _MAX_CANDIDATES = 12
 _QUESTION = "rank"
 
@@ -84,7 +100,7 @@ def analyse(record: Record) -> Analysis:
 # ----------------------------------------------------------------------------- the question
 
 
-def _facts_text(analysis: Analysis) -> str:
+def _facts_text(analysis: Analysis, order: list[Candidate]) -> str:
     """The computed facts, compact: what the model reads instead of raw fields.
 
     Only what bears on ordering the candidates: measurements within range and the names of a
@@ -119,7 +135,7 @@ def _facts_text(analysis: Analysis) -> str:
         if texts:
             lines.append(f"{title}: " + "; ".join(texts))
     lines.append("Candidate conditions (ICD-10-CM code: title [why retrieved]):")
-    for c in analysis.candidates:
+    for c in order:
         lines.append(f"- {c.code}: {c.title} [{'; '.join(r[:60] for r in c.reasons[:3])}]")
     return "\n".join(lines)
 
@@ -147,13 +163,13 @@ def answer_schema(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def _questions(record: Record, ctx: QuestionContext) -> list[Question]:
-    if ctx.mode == "baseline":
+def _questions(record: Record, ctx: QuestionContext, heads: Heads[DiagnosisHead]) -> list[Question]:
+    if ctx.mode in ("baseline", "learned"):
         return []
     analysis = analyse(record)
     if not analysis.asks:
         return []
-    fenced, tag = fence(_facts_text(analysis), label="FACTS")
+    fenced, tag = fence(_facts_text(analysis, _order(analysis, ctx.mode, heads)), label="FACTS")
     prompt = render_template("diagnosis.jinja", record=fenced, tag=tag, max_items=_MAX_DIFFERENTIAL)
     return [
         Question(
@@ -257,8 +273,18 @@ def _missing(analysis: Analysis) -> list[str]:
     ][:10]
 
 
-def _model_first(answer: dict[str, Any], candidates: list[Candidate]) -> list[tuple[str, float]]:
-    """The model orders the candidates; those it did not name follow in the code's order.
+def _order(analysis: Analysis, mode: str, heads: Heads[DiagnosisHead]) -> list[Candidate]:
+    """The candidates in the order a mode starts from: the head's (learned, tuned) or code's."""
+    if mode in _HEAD_OF_MODE:
+        return heads.for_mode(mode).order(analysis)
+    return sorted(analysis.candidates, key=lambda c: (-c.weight, c.code))
+
+
+def _model_first(
+    answer: dict[str, Any], candidates: list[Candidate], fallback: list[Candidate]
+) -> list[tuple[str, float]]:
+    """The model orders the candidates; those it did not name follow in ``fallback``'s order
+    (code's, or the head's).
 
     Retrieval is code's exact work: what the record supports is a candidate whether or not a
     small model names it, so a short answer reorders the differential but never empties it.
@@ -273,7 +299,7 @@ def _model_first(answer: dict[str, Any], candidates: list[Candidate]) -> list[tu
     # Validation already held the answer to the candidates' enum; filtering again keeps a code
     # from elsewhere from taking a slot should that contract ever loosen.
     order = [str(code) for code in answer["differential"] if str(code) in weights]
-    rest = sorted((c for c in candidates if c.code not in order), key=lambda c: (-c.weight, c.code))
+    rest = [c for c in fallback if c.code not in order]
     ranking: list[tuple[str, float]] = []
     cap = 1.0
     for code in [*dict.fromkeys(order), *(c.code for c in rest)][:_MAX_DIFFERENTIAL]:
@@ -282,14 +308,19 @@ def _model_first(answer: dict[str, Any], candidates: list[Candidate]) -> list[tu
     return ranking
 
 
-def _assemble(record: Record, answers: Answers) -> Diagnosis:
+def _assemble(record: Record, answers: Answers, heads: Heads[DiagnosisHead]) -> Diagnosis:
     analysis = analyse(record)
     candidates = {c.code: c for c in analysis.candidates}
     notes: list[str] = []
     insufficient = not analysis.candidates
+    ranked_by: Literal["model", "baseline", "adapter"]
     if answers.mode == "baseline" or not analysis.asks:
         ranking = baseline_ranking(analysis.candidates)
-        ranked_by: Literal["model", "baseline"] = "baseline"
+        ranked_by = "baseline"
+    elif answers.mode == "learned":
+        order = heads.for_mode("learned").order(analysis)
+        ranking = _model_first({"differential": [c.code for c in order]}, order, order)
+        ranked_by = "adapter"
     else:
         ranked_by = "model"
         answer = answers.values.get(_QUESTION)
@@ -303,7 +334,9 @@ def _assemble(record: Record, answers: Answers) -> Diagnosis:
             ranking, insufficient = [], True
             notes.append("the model gave no valid answer; no differential")
         else:
-            ranking = _model_first(answer, analysis.candidates)
+            ranking = _model_first(
+                answer, analysis.candidates, _order(analysis, answers.mode, heads)
+            )
     items, unverified = _coherent(ranking, candidates, notes)
     if not items and not insufficient:
         notes.append("no condition could be kept: insufficient_information set")
@@ -323,11 +356,24 @@ def _assemble(record: Record, answers: Answers) -> Diagnosis:
     )
 
 
-DIAGNOSIS: Task[Diagnosis] = Task(
-    name="diagnosis",
-    template="diagnosis.jinja",
-    output_model=Diagnosis,
-    modes=("model", "baseline"),
-    questions=_questions,
-    assemble=_assemble,
-)
+def diagnosis_task(*, adapter: str | os.PathLike[str] | None = None) -> Task[Diagnosis]:
+    """The diagnosis task; ``adapter``: a head folder from ``structkit tune diagnosis`` for the
+    ``learned`` and ``tuned`` modes (default: the head shipped in the package). A missing,
+    corrupt or mismatched adapter is an ``AdapterError`` naming it."""
+    heads: Heads[DiagnosisHead] = Heads(
+        adapter, load=DiagnosisHead.load, shipped=shipped_head_dir, modes=_HEAD_OF_MODE
+    )
+    heads.given_kind()  # checks a given folder now: a bad adapter fails early
+    return Task(
+        name="diagnosis",
+        template="diagnosis.jinja",
+        output_model=Diagnosis,
+        modes=MODES,
+        questions=lambda record, ctx: _questions(record, ctx, heads),
+        assemble=lambda record, answers: _assemble(record, answers, heads),
+        adapter=heads.audit,
+    )
+
+
+DIAGNOSIS: Task[Diagnosis] = diagnosis_task()
+"""Differential diagnosis (registered in :mod:`structkit.tasks`; ``structkit.diagnose``)."""
