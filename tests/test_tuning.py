@@ -147,7 +147,9 @@ def test_a_corrupt_missing_or_foreign_adapter_is_a_typed_error(
     with pytest.raises(AdapterError, match="another base model"):
         with_adapter("clauses", foreign)
     with pytest.raises(ConfigurationError, match="no tuned adapters"):
-        with_adapter("diagnosis", tiny_adapters["tuned"])
+        with_adapter("financials", tiny_adapters["tuned"])
+    with pytest.raises(AdapterError, match="not a diagnosis head"):
+        with_adapter("diagnosis", tiny_adapters["tuned"])  # another task's head
 
 
 def test_cli_runs_the_shipped_learned_head_and_names_a_bad_adapter(

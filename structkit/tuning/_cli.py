@@ -22,31 +22,48 @@ contracts of issue #12, and those whose file name's sha256 starts with 0 or 1.
 
 Use an adapter with `structkit clauses FILE --adapter DIR/clauses-tuned` (or --mode tuned for
 the shipped one).
+
+diagnosis: DATA is a dataset in the evaluation format with ICD-10-CM gold (`icd10`), e.g. what
+`scripts/make_diagnosis_benchmark.py --training DIR` writes from Synthea bundles. One kind,
+`learned`: an order of code's candidate conditions (code's features, the words of each code,
+its title and reasons). Records are split by document (seeded, --validation share); the
+regularisation is chosen on the validation records by MRR. Never used: records of the datasets
+under --exclude (pass datasets/diagnosis_real.jsonl; by content and gold source) and the
+Buster_Hoeger bundle or healthwallet-datasets files. Use it with `structkit diagnose FILE
+--mode learned` (no model) or `--mode tuned` (the model orders from the head's order).
 """
 
 
 def add_tune_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tune = sub.add_parser(
         "tune",
-        help="train a task's adapters from gold (clauses)",
+        help="train a task's adapters from gold (clauses, diagnosis)",
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    tune.add_argument("task", help="the task to tune: clauses")
+    tune.add_argument("task", choices=("clauses", "diagnosis"), help="the task to tune")
     tune.add_argument("data", help="a CUAD folder or an evaluation-format .jsonl")
     tune.add_argument("--out", required=True, metavar="DIR", help="folder for the adapters")
     tune.add_argument(
-        "--kinds", default="learned,tuned", help="comma-separated: learned, tuned (both)"
+        "--kinds",
+        default=None,
+        help="comma-separated: clauses learned, tuned (both); diagnosis learned",
     )
     tune.add_argument("--seed", type=int, default=0, help="split and fitting seed (0)")
     tune.add_argument("--train", type=int, default=236, help="CUAD: training contracts (236)")
-    tune.add_argument("--validation", type=int, default=48, help="CUAD: validation contracts (48)")
+    tune.add_argument(
+        "--validation",
+        type=float,
+        default=None,
+        help="CUAD: validation contracts (48); diagnosis: validation share (0.2)",
+    )
     tune.add_argument(
         "--exclude",
         action="append",
         default=[],
-        metavar="FOLDER",
-        help="never train on a contract whose text or dataset name is a .txt here (repeatable)",
+        metavar="PATH",
+        help="clauses: a folder, never train on a contract whose text or dataset name is a "
+        ".txt there; diagnosis: a dataset, never train on its records (repeatable)",
     )
     tune.add_argument(
         "--cache", default=None, metavar="DIR", help="keep hidden states here between runs"
@@ -56,18 +73,20 @@ def add_tune_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run_tune(args: argparse.Namespace) -> int:
     from . import tune
 
-    exclude = [p for folder in args.exclude for p in sorted(Path(folder).glob("*.txt"))]
-    report = tune(
-        args.task,
-        args.data,
-        out=args.out,
-        kinds=[k.strip() for k in args.kinds.split(",") if k.strip()],
-        seed=args.seed,
-        train=args.train,
-        validation=args.validation,
-        exclude_texts=exclude,
-        cache=args.cache,
-    )
+    default_kinds = "learned" if args.task == "diagnosis" else "learned,tuned"
+    kinds = [k.strip() for k in (args.kinds or default_kinds).split(",") if k.strip()]
+    options: dict[str, object]
+    if args.task == "diagnosis":
+        options = {"exclude": args.exclude, "validation": args.validation or 0.2}
+    else:
+        exclude = [p for folder in args.exclude for p in sorted(Path(folder).glob("*.txt"))]
+        options = {
+            "train": args.train,
+            "validation": int(args.validation or 48),
+            "exclude_texts": exclude,
+            "cache": args.cache,
+        }
+    report = tune(args.task, args.data, out=args.out, kinds=kinds, seed=args.seed, **options)
     print(report.summary())
     for kind, folder in report.kinds.items():
         print(f"{kind}: {folder}", file=sys.stderr)
