@@ -183,7 +183,7 @@ def template_sha256(task: Task[Any]) -> str:
     from ._prompt import _search_path
 
     dirs = _search_path(task.template_dirs)
-    names = {task.template}
+    names = {task.template} - {""}
     for folder in dirs:
         base = Path(folder)
         if base.is_dir():

@@ -93,9 +93,10 @@ class Task(Generic[M]):
     """What to ask, about what, and what shape the answer must have."""
 
     name: str
-    template: str
-    """Template file name, looked up in ``template_dirs`` then structkit's ``templates/``."""
-    output_model: type[M]
+    template: str = ""
+    """Template file name, looked up in ``template_dirs`` then structkit's ``templates/``
+    (the classic one-prompt path; a question-mode task needs none)."""
+    output_model: type[M] = field(kw_only=True)
     format: str = "json"
     """How records are rendered inside the fence: one of ``json``, ``markdown``, ``csv``, ``kv``
     (overridable per call)."""
@@ -132,6 +133,10 @@ class Task(Generic[M]):
     def __post_init__(self) -> None:
         if (self.questions is None) != (self.assemble is None):
             raise ConfigurationError(f"task {self.name!r}: questions and assemble go together")
+        if self.questions is None and not self.template:
+            raise ConfigurationError(
+                f"task {self.name!r}: needs a template (one prompt) or questions and assemble"
+            )
         if self.format not in FORMATS:
             raise ConfigurationError(f"task {self.name!r}: unknown format {self.format!r}")
         if self.overflow == "split" and self.merge is None:

@@ -58,7 +58,6 @@ def _probe_assemble(record: Record, answers: Answers) -> dict[str, Any]:
 
 PROBE: Task[Probe] = Task(
     name="ray-probe",
-    template="unused.jinja",
     output_model=Probe,
     modes=("model", "baseline"),
     questions=_probe_questions,

@@ -69,7 +69,6 @@ def _assemble(record: Record, answers: Answers) -> dict[str, Any]:
 
 TASK: Task[Colours] = Task(
     name="colours",
-    template="unused.jinja",
     output_model=Colours,
     modes=("model", "baseline"),
     questions=_questions,
@@ -162,7 +161,6 @@ def test_duplicate_question_keys_are_a_task_bug() -> None:
 
     task = Task(
         name="twice",
-        template="unused.jinja",
         output_model=Colours,
         questions=twice,
         assemble=_assemble,
@@ -174,7 +172,6 @@ def test_duplicate_question_keys_are_a_task_bug() -> None:
 def test_an_assembled_answer_that_breaks_the_model_is_a_typed_error() -> None:
     task = Task(
         name="broken",
-        template="unused.jinja",
         output_model=Colours,
         questions=lambda record, context: [],
         assemble=lambda record, answers: {"known": "not a list"},
@@ -186,3 +183,9 @@ def test_an_assembled_answer_that_breaks_the_model_is_a_typed_error() -> None:
 def test_questions_without_assemble_are_refused() -> None:
     with pytest.raises(ConfigurationError):
         Task(name="half", template="x.jinja", output_model=Colours, questions=_questions)
+
+
+def test_a_question_mode_task_needs_no_template_and_a_classic_one_does() -> None:
+    assert TASK.template == ""  # questions and assemble: nothing renders a template
+    with pytest.raises(ConfigurationError, match="needs a template"):
+        Task(name="nothing", output_model=Colours)

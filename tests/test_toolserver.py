@@ -357,7 +357,6 @@ def _question_task() -> Any:
 
     return Task(
         name="queue_probe",
-        template="unused.jinja",
         output_model=Answer,
         questions=questions,
         assemble=lambda record, answers: {"answer": str(answers.values["q"]["answer"])},
