@@ -66,8 +66,9 @@ from ._tokens import token_counter
 from ._version import __version__ as __version__
 from .batch import BatchSummary, run_batch
 from .engines import Completion, Engine, FakeEngine, GenerationRequest
-from .tasks.clauses import CLAUSES, Clause, ClauseExtraction
-from .tasks.diagnosis import DIAGNOSIS, Diagnosis, DifferentialItem
+from .tasks import with_adapter
+from .tasks.clauses import CLAUSES, Clause, ClauseExtraction, clauses_task
+from .tasks.diagnosis import DIAGNOSIS, Diagnosis, DifferentialItem, diagnosis_task
 from .tasks.financials import FINANCIALS, Financials
 from .tuning import tune
 
@@ -126,8 +127,10 @@ __all__ = [
     "VLLMEngine",
     "adapters",
     "analyze_financials",
+    "clauses_task",
     "diagnose",
     "diagnose_many",
+    "diagnosis_task",
     "extract_clauses",
     "fence",
     "get_task",
@@ -142,6 +145,7 @@ __all__ = [
     "task_names",
     "token_counter",
     "tune",
+    "with_adapter",
 ]
 
 

@@ -6,6 +6,100 @@ import pytest
 import structkit
 import structkit._errors as errors
 
+#: The top-level API, pinned: a name added to or dropped from ``structkit.__all__`` fails here
+#: until this list says so (both ways).
+PUBLIC = frozenset(
+    {
+        "AdapterError",
+        "Answers",
+        "BatchSummary",
+        "CLAUSES",
+        "Clause",
+        "ClauseExtraction",
+        "Completion",
+        "ConfigurationError",
+        "DEFAULT_MODEL",
+        "DIAGNOSIS",
+        "DatasetError",
+        "Diagnosis",
+        "DifferentialItem",
+        "DuplicateIdError",
+        "Engine",
+        "EngineRequestError",
+        "EngineUnavailableError",
+        "FINANCIALS",
+        "FakeEngine",
+        "Financials",
+        "GenerationRequest",
+        "InputError",
+        "LlamaCppEngine",
+        "MissingExtraError",
+        "ModelError",
+        "ModelNotFoundError",
+        "ModelPreparationError",
+        "ModelProfile",
+        "NotAStatementError",
+        "Outcome",
+        "OutputError",
+        "OutputParseError",
+        "OutputValidationError",
+        "Question",
+        "QuestionContext",
+        "RecordParseError",
+        "RecordTooLargeError",
+        "RemoteTaskError",
+        "RunOptions",
+        "SchemaError",
+        "ServerEngine",
+        "ServiceBusyError",
+        "StreamEvent",
+        "StructkitError",
+        "Task",
+        "TaskCommand",
+        "TemplateError",
+        "ThinkingBudgetError",
+        "TruncatedOutputError",
+        "UnitError",
+        "UnsafeInputError",
+        "VLLMEngine",
+        "adapters",
+        "analyze_financials",
+        "clauses_task",
+        "diagnose",
+        "diagnose_many",
+        "diagnosis_task",
+        "extract_clauses",
+        "fence",
+        "get_task",
+        "prepare_default_model",
+        "profile_for",
+        "register_profile",
+        "register_task",
+        "render_template",
+        "run",
+        "run_batch",
+        "stream_task",
+        "task_names",
+        "token_counter",
+        "tune",
+        "with_adapter",
+    }
+)
+
+
+def test_all_is_pinned_both_ways():
+    assert set(structkit.__all__) == PUBLIC
+    # ... and nothing of structkit's at the top level escapes __all__ (modules and what the
+    # package imports for itself, such as typing.Any, aside)
+    stray = {
+        name
+        for name, value in vars(structkit).items()
+        if not name.startswith("_")
+        and not inspect.ismodule(value)
+        and str(getattr(value, "__module__", type(value).__module__)).startswith("structkit")
+    } - PUBLIC
+    assert not stray, stray
+
 
 def test_all_is_explicit_and_importable():
     assert len(structkit.__all__) == len(set(structkit.__all__))
