@@ -10,7 +10,6 @@ another base model is an :class:`~structkit.AdapterError` naming it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -22,6 +21,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import numpy as np
 
 from ._errors import AdapterError
+from ._prepare import file_sha256
 
 __all__ = [
     "MANIFEST",
@@ -29,6 +29,7 @@ __all__ = [
     "Heads",
     "StoredHead",
     "file_sha256",
+    "fitted_tfidf",
     "host",
     "read_head",
     "write_head",
@@ -38,12 +39,13 @@ MANIFEST = "manifest.json"
 WEIGHTS = "head.safetensors"
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def fitted_tfidf(settings: dict[str, Any], vocabulary: list[str], idf: np.ndarray) -> Any:
+    """A scikit-learn TF-IDF vectorizer as a head stored it: its settings, vocabulary and idf."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(**settings, vocabulary=vocabulary)
+    vectorizer.idf_ = idf.astype(np.float64)
+    return vectorizer
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,13 @@ from pathlib import Path
 from ._config import cache_root
 from ._errors import ModelPreparationError
 
-__all__ = ["GGUF_SHA256", "default_model_dir", "packaged_gguf", "prepare_default_model"]
+__all__ = [
+    "GGUF_SHA256",
+    "default_model_dir",
+    "file_sha256",
+    "packaged_gguf",
+    "prepare_default_model",
+]
 
 log = logging.getLogger("structkit")
 
@@ -42,7 +48,8 @@ GGUF_SHA256 = _GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70e
 _MANIFEST = "structkit-manifest.json"
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The sha256 hex digest of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -72,7 +79,7 @@ def packaged_gguf() -> Path:
         ModelPreparationError: the package is missing or its GGUF is not the expected file.
     """
     gguf = _packaged_gguf()
-    actual = _sha256(gguf)
+    actual = file_sha256(gguf)
     if actual != _GGUF_SHA256:
         raise ModelPreparationError(
             f"{gguf} has sha256 {actual[:16]}…, expected {_GGUF_SHA256[:16]}…; reinstall {_DIST!r}"
@@ -87,7 +94,7 @@ def default_model_dir() -> Path:
 
 def _manifest_for(folder: Path) -> dict[str, dict[str, object]]:
     return {
-        p.name: {"size": p.stat().st_size, "sha256": _sha256(p)}
+        p.name: {"size": p.stat().st_size, "sha256": file_sha256(p)}
         for p in sorted(folder.iterdir())
         if p.is_file() and p.name != _MANIFEST
     }
@@ -103,7 +110,7 @@ def _is_intact(folder: Path, *, full: bool) -> bool:
         path = folder / name
         if not path.is_file() or path.stat().st_size != meta["size"]:
             return False
-        if full and _sha256(path) != meta["sha256"]:
+        if full and file_sha256(path) != meta["sha256"]:
             return False
     return bool(recorded)
 
@@ -137,7 +144,7 @@ def prepare_default_model(*, verify: bool = False) -> Path:
         if _is_intact(target, full=verify):  # another process finished it while we waited
             return target
         gguf = _packaged_gguf()
-        actual = _sha256(gguf)
+        actual = file_sha256(gguf)
         if actual != _GGUF_SHA256:
             raise ModelPreparationError(
                 f"{gguf} has sha256 {actual[:16]}…, expected {_GGUF_SHA256[:16]}…; "

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import AdapterError
-from .._heads import MANIFEST, file_sha256, read_head
+from .._heads import MANIFEST, file_sha256, fitted_tfidf, read_head
 from . import _clause_modes as modes
 from . import _clause_rank as rank
 from ._clause_rank import Candidate
@@ -180,11 +180,7 @@ class ClauseHead:
 
     def _tfidf(self) -> Any:
         if self._vectorizer is None:
-            from sklearn.feature_extraction.text import TfidfVectorizer
-
-            vectorizer = TfidfVectorizer(**tfidf_settings(), vocabulary=self.vocabulary)
-            vectorizer.idf_ = self.tensors["idf"].astype(np.float64)
-            self._vectorizer = vectorizer
+            self._vectorizer = fitted_tfidf(tfidf_settings(), self.vocabulary, self.tensors["idf"])
         return self._vectorizer
 
     def design(

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._errors import AdapterError
-from .._heads import read_head
+from .._heads import fitted_tfidf, read_head
 from ..clinical.candidates import Candidate
 
 if TYPE_CHECKING:
@@ -176,11 +176,7 @@ class DiagnosisHead:
 
     def _tfidf(self) -> Any:
         if self._vectorizer is None:
-            from sklearn.feature_extraction.text import TfidfVectorizer
-
-            vectorizer = TfidfVectorizer(**tfidf_settings(), vocabulary=self.vocabulary)
-            vectorizer.idf_ = self.tensors["idf"].astype(np.float64)
-            self._vectorizer = vectorizer
+            self._vectorizer = fitted_tfidf(tfidf_settings(), self.vocabulary, self.tensors["idf"])
         return self._vectorizer
 
     def logits(self, features: list[list[float]], texts: list[str]) -> np.ndarray:
