@@ -115,7 +115,9 @@ class Workload:
 def _structkit(engine: Any, workload: Workload, batch: list[Any]) -> tuple[int, int]:
     from structkit._runner import run_task
 
-    outcomes = run_task(workload.task, batch, engine=engine, max_attempts=1)
+    # The model's mode: the subject is the engine (diagnosis's default mode asks no model).
+    mode = "model" if "model" in workload.task.modes else None
+    outcomes = run_task(workload.task, batch, engine=engine, max_attempts=1, mode=mode)
     return sum(o.ok for o in outcomes), sum(o.completion_tokens for o in outcomes)
 
 

@@ -50,13 +50,13 @@ def records(n: int) -> list[dict[str, Any]]:
 def timed_rounds(engine: Any, batch: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
     import structkit
 
-    structkit.run("diagnosis", batch[:1], engine=engine, max_attempts=1)  # warm-up
+    structkit.run("diagnosis", batch[:1], engine=engine, max_attempts=1, mode="model")  # warm-up
     rates: list[float] = []
     valid = tokens = 0
     seconds = 0.0
     for _ in range(rounds):
         start = time.perf_counter()
-        outcomes = structkit.run("diagnosis", batch, engine=engine, max_attempts=1)
+        outcomes = structkit.run("diagnosis", batch, engine=engine, max_attempts=1, mode="model")
         elapsed = time.perf_counter() - start
         seconds += elapsed
         rates.append(len(batch) / elapsed)

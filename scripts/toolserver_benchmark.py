@@ -138,10 +138,12 @@ def _relative(path: str) -> str:
 
 
 def warm_vs_cold(repeats: int, log: Path) -> None:
-    cold = [_timed_command([*CLI, "diagnose", str(PATIENT)]) for _ in range(repeats)]
+    cold = [
+        _timed_command([*CLI, "diagnose", str(PATIENT), "--mode", "model"]) for _ in range(repeats)
+    ]
     with Serve("--engine", "llama.cpp", log=log) as serve:
         warm = [
-            _timed_command([*CLI, "diagnose", str(PATIENT), "--via", serve.url])
+            _timed_command([*CLI, "diagnose", str(PATIENT), "--mode", "model", "--via", serve.url])
             for _ in range(repeats)
         ]
     print("\n## 1. One record: warm server vs cold CLI (structkit diagnose README record)\n")
@@ -157,7 +159,7 @@ def warm_vs_cold(repeats: int, log: Path) -> None:
 
 def warm_vllm_vs_cold_cli(files: list[str], serve: Serve) -> None:
     started = time.monotonic()
-    codes = [_timed_command([*CLI, "diagnose", f])[1] for f in files]
+    codes = [_timed_command([*CLI, "diagnose", f, "--mode", "model"])[1] for f in files]
     cold = len(files) / (time.monotonic() - started)
     started = time.monotonic()
     responses: list[httpx.Response] = [None] * len(files)  # type: ignore[list-item]
@@ -222,7 +224,7 @@ def load(files: list[str], serve: Serve, *, requests: int, clients: int, log: Pa
         started = time.monotonic()
         done = subprocess.run(
             [*CLI, "batch", "diagnosis", str(jobdir), "--out", str(out), "--engine", "vllm",
-             "--quiet"],
+             "--mode", "model", "--quiet"],
             capture_output=True, text=True, cwd=ROOT, timeout=3600,
         )  # fmt: skip
         wall = time.monotonic() - started

@@ -53,6 +53,8 @@ def _command(source: Path, out: Path) -> list[str]:
         str(out),
         "--batch-size",
         "4",
+        "--mode",
+        "model",  # asks the engine: slow enough to be killed mid-job
         "--quiet",
     ]
 

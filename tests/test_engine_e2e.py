@@ -20,7 +20,9 @@ pytestmark = pytest.mark.engine
 def batch_of_eight(real_engine):
     """Eight variants of the example record in one engine batch (shared by two tests)."""
     record = json.loads((EXAMPLES / "patient_record.json").read_text())
-    return structkit.diagnose_many([dict(record, visit=i) for i in range(8)], engine=real_engine)
+    return structkit.diagnose_many(
+        [dict(record, visit=i) for i in range(8)], engine=real_engine, mode="model"
+    )
 
 
 def test_diagnosis_comes_back_validated(batch_of_eight):
@@ -47,7 +49,9 @@ def test_batch_of_eight_returns_eight_results(batch_of_eight):
 
 def test_tiny_budget_raises_truncated_with_raw_text(real_engine, patient_record):
     with pytest.raises(TruncatedOutputError) as info:
-        structkit.diagnose(patient_record, engine=real_engine, max_tokens=3, max_attempts=1)
+        structkit.diagnose(
+            patient_record, engine=real_engine, max_tokens=3, max_attempts=1, mode="model"
+        )
     err = info.value
     assert err.finish_reason == "length" and err.attempts == 1
     assert err.raw.startswith("{")  # the constrained prefix of a JSON answer
@@ -80,7 +84,7 @@ def test_diagnose_accepts_fhir_ccda_and_dataframe_records(real_engine):
         FIXTURES / "ccda_discharge_small.xml",
         frame,
     ]
-    outcomes = structkit.diagnose_many(sources, engine=real_engine)
+    outcomes = structkit.diagnose_many(sources, engine=real_engine, mode="model")
     assert [o.record_id for o in outcomes] == [
         "fhir_bundle_chest_pain.json",
         "ccda_discharge_small.xml",
@@ -107,7 +111,9 @@ def test_a_batch_of_long_records_is_chunk_prefilled_without_killing_the_engine(r
         FIXTURES / "apple_fy2023_balance_sheet.csv",
         EXAMPLES / "patient_record.json",
     ]
-    outcomes = structkit.diagnose_many(sources, engine=real_engine, max_tokens=3, max_attempts=1)
+    outcomes = structkit.diagnose_many(
+        sources, engine=real_engine, max_tokens=3, max_attempts=1, mode="model"
+    )
     # the long records yield two or more candidates (code's retrieval), so the engine is asked
     assert any(o.questions for o in outcomes)
     for outcome in outcomes:
@@ -118,7 +124,9 @@ def test_a_batch_of_long_records_is_chunk_prefilled_without_killing_the_engine(r
             assert isinstance(outcome.error, TruncatedOutputError)  # 3 tokens cannot finish
         else:
             assert outcome.ok and len(outcome.value.differential) <= 1
-    (alive,) = structkit.diagnose_many([EXAMPLES / "patient_record.json"], engine=real_engine)
+    (alive,) = structkit.diagnose_many(
+        [EXAMPLES / "patient_record.json"], engine=real_engine, mode="model"
+    )
     assert alive.questions and not isinstance(alive.error, structkit.EngineRequestError)
 
 
@@ -198,6 +206,7 @@ def test_reasoning_model_thinks_freely_then_answers_under_the_schema(think_engin
         thinking_budget=40,
         max_tokens=700,
         max_attempts=3,
+        mode="model",
     )
     assert any(o.ok for o in outcomes), [str(o.error) for o in outcomes]
     for outcome in outcomes:
@@ -208,5 +217,7 @@ def test_reasoning_model_thinks_freely_then_answers_under_the_schema(think_engin
 
 def test_running_out_of_budget_while_thinking_is_a_clear_outcome(think_engine, patient_record):
     with pytest.raises(structkit.ThinkingBudgetError) as info:
-        structkit.diagnose(patient_record, engine=think_engine, max_tokens=24, max_attempts=1)
+        structkit.diagnose(
+            patient_record, engine=think_engine, max_tokens=24, max_attempts=1, mode="model"
+        )
     assert info.value.finish_reason == "length" and info.value.reasoning

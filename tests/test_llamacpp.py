@@ -146,7 +146,10 @@ def test_answers_are_schema_valid_or_typed_failures_in_compact_json(llama, patie
     from structkit._validate import strict_json_loads
 
     outcomes = structkit.diagnose_many(
-        [dict(patient_record, visit=i) for i in range(8)], engine=llama, max_attempts=1
+        [dict(patient_record, visit=i) for i in range(8)],
+        engine=llama,
+        max_attempts=1,
+        mode="model",
     )
     assert len(outcomes) == 8  # a batch of 8 -> 8 outcomes, in order
     assert [o.record_id for o in outcomes] == [f"#{i}" for i in range(8)]
@@ -176,7 +179,7 @@ def test_tokens_are_counted_with_the_gguf_tokenizer(llama):
 def test_tiny_budget_is_a_truncated_output(llama):
     record = json.loads((EXAMPLES / "patient_record.json").read_text())
     with pytest.raises(TruncatedOutputError) as info:
-        structkit.diagnose(record, engine=llama, max_tokens=3, max_attempts=1)
+        structkit.diagnose(record, engine=llama, max_tokens=3, max_attempts=1, mode="model")
     assert info.value.finish_reason == "length"
     assert info.value.raw.startswith('{"')  # the constrained, compact prefix
 

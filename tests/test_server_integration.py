@@ -89,7 +89,7 @@ def test_health_check_finds_the_model_and_decides_seeds(engine: ServerEngine) ->
 
 def test_diagnosis_through_the_server(engine: ServerEngine) -> None:
     sources = [EXAMPLES / "patient_record.json", FIXTURES / "fhir_bundle_chest_pain.json"]
-    outcomes = structkit.run("diagnosis", sources, engine=engine, max_attempts=1)
+    outcomes = structkit.run("diagnosis", sources, engine=engine, max_attempts=1, mode="model")
     assert_guarantees(outcomes, [p.name for p in sources])
     for outcome in outcomes:
         if outcome.ok:
@@ -170,7 +170,9 @@ def test_stream_one_record(engine: ServerEngine) -> None:
     """The answer streams as deltas, then the validated result or a typed output error."""
     events: list[Any] = []
     try:
-        for event in stream_task("diagnosis", EXAMPLES / "patient_record.json", engine=engine):
+        for event in stream_task(
+            "diagnosis", EXAMPLES / "patient_record.json", engine=engine, mode="model"
+        ):
             events.append(event)
     except OutputError as exc:
         assert not isinstance(exc, EngineRequestError), exc
@@ -224,6 +226,7 @@ def test_a_server_killed_and_restarted_mid_batch_loses_no_rows(
                     engine=engine,
                     max_attempts=1,
                     progress=False,
+                    mode="model",  # the model's answers take time: the kill lands mid-job
                 )
             )
         except BaseException as exc:  # surfaced below, not lost in the thread

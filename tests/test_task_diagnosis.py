@@ -53,7 +53,7 @@ def _keys(record: Any) -> set[str]:
 @pytest.mark.parametrize("path", RECORDS, ids=lambda p: p.name)
 def test_no_condition_is_a_field_name_on_any_shipped_example(path):
     engine = FakeEngine(_first_codes)
-    diagnosis = structkit.diagnose(str(path), engine=engine)
+    diagnosis = structkit.diagnose(str(path), engine=engine, mode="model")
     record = load(str(path))
     field_names = {v.key.lower() for v in record.values()} | {
         s.title.lower() for s in record.sections
@@ -76,7 +76,7 @@ def _diagnose_readme_record() -> tuple[Any, list[GenerationRequest]]:
         return _first_codes(request)
 
     return structkit.diagnose(
-        str(EXAMPLES / "patient_record.json"), engine=FakeEngine(respond)
+        str(EXAMPLES / "patient_record.json"), engine=FakeEngine(respond), mode="model"
     ), requests
 
 
@@ -112,7 +112,9 @@ def _enum_codes() -> list[str]:
         raise AssertionError("captured")
 
     with pytest.raises(AssertionError):
-        structkit.diagnose(str(EXAMPLES / "patient_record.json"), engine=FakeEngine(capture))
+        structkit.diagnose(
+            str(EXAMPLES / "patient_record.json"), engine=FakeEngine(capture), mode="model"
+        )
     return seen[0]
 
 
@@ -121,7 +123,9 @@ def test_answers_are_made_coherent_in_code():
         enum = _enum(request)
         return json.dumps({"differential": [enum[2], enum[0], enum[0]]})  # a duplicate
 
-    diagnosis = structkit.diagnose(str(EXAMPLES / "patient_record.json"), engine=FakeEngine(messy))
+    diagnosis = structkit.diagnose(
+        str(EXAMPLES / "patient_record.json"), engine=FakeEngine(messy), mode="model"
+    )
     codes = [d.code for d in diagnosis.differential]
     assert len(codes) == len(set(codes))  # the duplicate is dropped
     assert codes[:2] == [_enum_codes()[2], _enum_codes()[0]]  # the model's order, once each
@@ -177,7 +181,7 @@ def test_a_repeated_procedure_is_shown_to_the_model_once():
         prompts.append(request.messages[-1]["content"])
         return _first_codes(request)
 
-    structkit.diagnose(record, engine=FakeEngine(respond))
+    structkit.diagnose(record, engine=FakeEngine(respond), mode="model")
     assert prompts[0].count("Documentation of current medications") == 1
     assert "Nasal sinus endoscopy" in prompts[0]
 
@@ -207,6 +211,7 @@ def test_a_code_outside_the_candidates_is_rejected_then_flagged_never_passed_off
         [str(EXAMPLES / "patient_record.json")],
         engine=FakeEngine(lambda r: json.dumps({"differential": ["heart_rate_bpm"]})),
         max_attempts=1,
+        mode="model",
     )[0]
     assert not outcome.ok and isinstance(outcome.error, structkit.OutputValidationError)
     assert outcome.value is None
@@ -223,7 +228,7 @@ def test_a_failed_question_is_the_records_typed_error_not_an_empty_differential(
 
     record = json.loads((EXAMPLES / "patient_record.json").read_text())
     with pytest.raises(structkit.TruncatedOutputError):
-        structkit.diagnose(record, engine=FakeEngine(truncated), max_attempts=2)
+        structkit.diagnose(record, engine=FakeEngine(truncated), max_attempts=2, mode="model")
 
 
 def test_the_model_orders_candidates_but_cannot_drop_what_code_retrieved():
@@ -234,7 +239,7 @@ def test_the_model_orders_candidates_but_cannot_drop_what_code_retrieved():
     def short(request: GenerationRequest) -> str:
         return json.dumps({"differential": [first]})
 
-    value = structkit.diagnose(record, engine=FakeEngine(short))
+    value = structkit.diagnose(record, engine=FakeEngine(short), mode="model")
     codes = [item.code for item in value.differential]
     assert codes[0] == first  # the model's order comes first
     assert len(codes) == min(5, len(candidates))  # code's candidates fill the rest

@@ -58,7 +58,7 @@ __all__ = [
 
 _MAX_DIFFERENTIAL = 5
 #: The task's modes; the first is the default (see the module docstring and the README).
-MODES = ("model", "tuned", "learned", "baseline")
+MODES = ("learned", "model", "tuned", "baseline")
 #: The head kind each mode uses (the others use none).
 _HEAD_OF_MODE = {"learned": "learned", "tuned": "learned"}
 _MAX_CANDIDATES = 12
