@@ -28,8 +28,8 @@ from typing import Any
 
 from structkit.adapters import load
 from structkit.evaluation import cuad
-from structkit.tasks import _clause_modes as modes
 from structkit.tasks.clauses import CLAUSE_TYPES, ClauseExtraction, postprocess
+from structkit.tasks.clauses import _modes as modes
 
 
 def _items(path: Path) -> list[tuple[str, Any, list[cuad.GoldSpan]]]:

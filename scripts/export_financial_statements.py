@@ -24,7 +24,7 @@ from edgar.xbrl import XBRL
 
 # The concept table alone (structkit's own dependencies need not be in this venv).
 _spec = importlib.util.spec_from_file_location(
-    "_xbrl_concepts", Path(__file__).parents[1] / "structkit/tasks/_xbrl_concepts.py"
+    "_xbrl_concepts", Path(__file__).parents[1] / "structkit/tasks/financials/_xbrl_concepts.py"
 )
 assert _spec is not None and _spec.loader is not None
 _concepts = importlib.util.module_from_spec(_spec)

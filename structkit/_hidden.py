@@ -1,6 +1,6 @@
 """The default model's hidden states for short texts: the features a tuned head reads.
 
-A head (:mod:`structkit.tasks._clause_head`) puts the model in the loop without decoding: one
+A head (:mod:`structkit.tasks.clauses._head`) puts the model in the loop without decoding: one
 forward pass per candidate span through the model's own weights (the folder structkit prepares for
 vLLM from the shipped GGUF, so the same weights every engine serves), mean-pooled over the last
 layer and L2-normalised. Training and answering use this one function, so what was trained is

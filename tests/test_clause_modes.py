@@ -14,9 +14,6 @@ from structkit._errors import ConfigurationError
 from structkit._runner import run_task
 from structkit.adapters import load
 from structkit.engines._base import GenerationRequest
-from structkit.tasks import _clause_modes as modes
-from structkit.tasks import _clause_rank as rank
-from structkit.tasks import _clause_values as values
 from structkit.tasks.clauses import (
     CLAUSE_TYPES,
     CLAUSES,
@@ -24,6 +21,9 @@ from structkit.tasks.clauses import (
     clauses_task,
     postprocess,
 )
+from structkit.tasks.clauses import _modes as modes
+from structkit.tasks.clauses import _rank as rank
+from structkit.tasks.clauses import _values as values
 
 ROOT = Path(__file__).resolve().parent.parent
 #: A question band that asks the model about every category with a candidate.

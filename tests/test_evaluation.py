@@ -47,10 +47,10 @@ from structkit.evaluation import (
 from structkit.evaluation._cli import add_eval_parser, run_eval
 from structkit.evaluation._metrics import phrase_in
 from structkit.evaluation.cuad import parse_span_list
-from structkit.tasks._questions import MEANINGS
-from structkit.tasks._statement import _index
 from structkit.tasks.clauses import MAX_CLAUSES, Clause, ClauseExtraction
 from structkit.tasks.financials import FINANCIALS_MAPPING, check_table, parse_amount
+from structkit.tasks.financials._questions import MEANINGS
+from structkit.tasks.financials._statement import _index
 
 from . import legacy_diagnosis as legacy
 from .conftest import valid_diagnosis

@@ -8,9 +8,14 @@ import pytest
 
 from structkit.adapters import load
 from structkit.adapters._table import read_markdown_table
-from structkit.tasks._analysis import NotAStatementError, analyze, code_items, refuse_non_statement
-from structkit.tasks._lexicon import map_rows
-from structkit.tasks._statement import _index
+from structkit.tasks.financials._analysis import (
+    NotAStatementError,
+    analyze,
+    code_items,
+    refuse_non_statement,
+)
+from structkit.tasks.financials._lexicon import map_rows
+from structkit.tasks.financials._statement import _index
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DATASETS = Path(__file__).parents[1] / "datasets" / "financials"

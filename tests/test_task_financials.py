@@ -128,7 +128,7 @@ def test_grounded_schema_rejects_a_label_paired_with_another_cells_number():
 
 @needs_samples
 def test_big_tables_fall_back_to_independent_enums(monkeypatch):
-    monkeypatch.setattr("structkit.tasks.financials.MAX_CELL_ALTERNATIVES", 10)
+    monkeypatch.setattr("structkit.tasks.financials._task.MAX_CELL_ALTERNATIVES", 10)
     record = apple(BALANCE)
     schema = grounded_financials_schema(record, FINANCIALS_MAPPING.schema)
     assert unbounded_paths(schema) == []
@@ -254,7 +254,7 @@ def test_value_from_another_cell_fails_validation_with_grounding(monkeypatch):
     (outcome,) = run_task(FINANCIALS_MAPPING, [apple(INCOME)], engine=engine, max_attempts=2)
     assert isinstance(outcome.error, OutputValidationError) and outcome.error.attempts == 2
     # With independent enums (big tables) decoding allows the pair; code flags it instead.
-    monkeypatch.setattr("structkit.tasks.financials.MAX_CELL_ALTERNATIVES", 10)
+    monkeypatch.setattr("structkit.tasks.financials._task.MAX_CELL_ALTERNATIVES", 10)
     result, _ = run(apple(INCOME), mismatched)
     assert not result.line_items[0].grounded
     assert result.flags[0].kind == "ungrounded"

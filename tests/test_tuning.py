@@ -105,8 +105,8 @@ def tiny_adapters(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_tiny_training_run_writes_adapters_that_load_and_answer(
     tiny_adapters: dict[str, Path],
 ) -> None:
-    from structkit.tasks._clause_head import ClauseHead
-    from structkit.tasks._clause_modes import analyse
+    from structkit.tasks.clauses._head import ClauseHead
+    from structkit.tasks.clauses._modes import analyse
 
     record = structkit.adapters.load(CONTRACT)
     learned = ClauseHead.load(tiny_adapters["learned"])

@@ -78,7 +78,7 @@ def test_tiny_training_run_writes_a_head_with_provenance_that_orders_the_candida
 
 
 def test_the_learned_mode_orders_by_the_head_and_the_audit_names_it(tiny_head: Path) -> None:
-    from structkit.tasks._diagnosis_head import DiagnosisHead
+    from structkit.tasks.diagnosis._head import DiagnosisHead
 
     head = DiagnosisHead.load(tiny_head)
     (outcome,) = structkit.run(
@@ -94,7 +94,7 @@ def test_the_learned_mode_orders_by_the_head_and_the_audit_names_it(tiny_head: P
 
 
 def test_the_tuned_mode_asks_the_model_from_the_heads_order(tiny_head: Path) -> None:
-    from structkit.tasks._diagnosis_head import DiagnosisHead
+    from structkit.tasks.diagnosis._head import DiagnosisHead
 
     order = [c.code for c in DiagnosisHead.load(tiny_head).order(analyse(load(str(RECORD))))]
     prompts: list[str] = []

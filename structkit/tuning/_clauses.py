@@ -35,9 +35,9 @@ import numpy as np
 from .._errors import ConfigurationError, DatasetError
 from .._heads import host, write_head
 from .._version import __version__
-from ..tasks import _clause_head as head_mod
-from ..tasks import _clause_modes as modes
-from ..tasks import _clause_rank as rank
+from ..tasks.clauses import _head as head_mod
+from ..tasks.clauses import _modes as modes
+from ..tasks.clauses import _rank as rank
 
 __all__ = [
     "CUAD_HELD_OUT_NAMES",

@@ -34,7 +34,7 @@ from ..clinical.candidates import Candidate
 from ..clinical.icd10cm import related
 from ..evaluation import load_dataset
 from ..evaluation._diagnosis_codes import score_coded_differential
-from ..tasks import _diagnosis_head as head_mod
+from ..tasks.diagnosis import _head as head_mod
 from ..tasks.diagnosis import analyse
 
 __all__ = ["DIAGNOSIS_HELD_OUT", "DiagnosisTuneReport", "tune_diagnosis"]

@@ -3,7 +3,7 @@
 Real statements name their line items from a small vocabulary ("Net sales", "Revenue",
 "Turnover"; "Net cash provided by operating activities", "Cash generated from operations"). Each
 metric has patterns, most specific first, matched with ``re.fullmatch`` on the label normalized
-by :func:`structkit.tasks._statement._norm` (case, punctuation, quotes and spacing do not matter).
+by :func:`._statement._norm` (case, punctuation, quotes and spacing do not matter).
 
 Statements also use labels that mean something only under their heading: "Total" under
 "Current liabilities:", "Basic" under "Earnings per share:" or under "Shares used in computing

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from ..adapters._record import Record
-from ._financial_models import Flag
+from ...adapters._record import Record
+from ._models import Flag
 from ._statement import _index, _norm, _Row, _Table
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Question mode for the financials task: the few rows code could not place, asked one by one.
 
-Code places what it can (:func:`structkit.tasks._analysis.code_items`). A metric is *open*
+Code places what it can (:func:`._analysis.code_items`). A metric is *open*
 when the statement should have it and code did not place it: either several rows are worded
 alike with different numbers (the lexicon leaves the tie open), or no row matched a key metric
 of this statement kind. Each open metric becomes one small question: "which of these rows is
@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .._prompt import fence, render_template
-from .._task import Answers, Question, QuestionContext
-from ..adapters._record import Record
+from ..._prompt import fence, render_template
+from ..._task import Answers, Question, QuestionContext
+from ...adapters._record import Record
 from ._analysis import (
     analyze,
     code_items,
@@ -26,8 +26,8 @@ from ._analysis import (
     row_items,
     statement_kind,
 )
-from ._financial_models import Financials, LineItem
 from ._lexicon import map_rows
+from ._models import Financials, LineItem
 from ._statement import _index, _Row, _Table
 
 __all__ = ["MAX_OPTIONS", "MAX_QUESTIONS", "MEANINGS", "assemble_financials", "financial_questions"]

@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..adapters._record import Record
-from . import _clause_rank as rank
-from . import _clause_values as values
+from ...adapters._record import Record
+from . import _rank as rank
+from . import _values as values
 
 __all__ = [
     "BASELINE_THRESHOLD",
@@ -246,7 +246,7 @@ def question_prompts(
 ) -> list[Prompt]:
     """One prompt per asked category (:func:`asked_types`): pick one of its top-``k`` spans,
     or "none"."""
-    from .._prompt import fence, render_template
+    from ..._prompt import fence, render_template
 
     analysis = analyse(record)
     out: list[Prompt] = []

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._errors import AdapterError
-from .._heads import fitted_tfidf, read_head
-from ..clinical.candidates import Candidate
+from ..._errors import AdapterError
+from ..._heads import fitted_tfidf, read_head
+from ...clinical.candidates import Candidate
 
 if TYPE_CHECKING:
-    from .diagnosis import Analysis
+    from ._task import Analysis
 
 __all__ = [
     "CODE_FEATURES",
@@ -126,7 +126,7 @@ def tfidf_settings() -> dict[str, Any]:
 
 def shipped_head_dir(kind: str = "learned") -> Path:
     """The folder of the diagnosis head shipped in the package."""
-    return Path(__file__).resolve().parent.parent / "tuned" / f"diagnosis-{kind}"
+    return Path(__file__).resolve().parents[2] / "tuned" / f"diagnosis-{kind}"
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from ..adapters._record import Record, Section, Value
+from ...adapters._record import Record, Section, Value
 
 __all__ = ["SCALE_FACTORS", "parse_amount", "period_sort_key"]
 

@@ -29,18 +29,18 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
-from .._ask import CHAT_MARKUP_TOKENS
-from .._errors import ConfigurationError
-from .._heads import Heads
-from .._prompt import fence, render_template
-from .._schema import output_schema
-from .._task import Answers, Question, QuestionContext, Task
-from ..adapters._record import Record
-from ..adapters._render import fit_to_budget
-from . import _clause_modes as modes
-from ._clause_head import HEAD_KINDS, ClauseHead, shipped_head_dir
-from ._clause_rank import candidate_offsets
-from ._clause_values import normalize_date
+from ..._ask import CHAT_MARKUP_TOKENS
+from ..._errors import ConfigurationError
+from ..._heads import Heads
+from ..._prompt import fence, render_template
+from ..._schema import output_schema
+from ..._task import Answers, Question, QuestionContext, Task
+from ...adapters._record import Record
+from ...adapters._render import fit_to_budget
+from . import _modes as modes
+from ._head import HEAD_KINDS, ClauseHead, shipped_head_dir
+from ._rank import candidate_offsets
+from ._values import normalize_date
 
 __all__ = [
     "CLAUSES",

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from ..clinical.findings import Findings
-from ..clinical.scores import RuleFlag, Score
+from ...clinical.findings import Findings
+from ...clinical.scores import RuleFlag, Score
 
 __all__ = ["Diagnosis", "DifferentialItem"]
 

@@ -13,7 +13,7 @@ layout fragments, long sentences cut). Each span is scored per category as
   (:data:`CUES`, e.g. "governed by" for Governing Law); spans without one are pushed down.
 
 Three categories come from the document's structure instead: Document Name (the title block),
-Parties and Agreement Date (the preamble); see :mod:`structkit.tasks._clause_values`.
+Parties and Agreement Date (the preamble); see :mod:`structkit.tasks.clauses._values`.
 """
 
 from __future__ import annotations

@@ -36,9 +36,9 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-from .._errors import ConfigurationError
-from .._task import Task
-from ..adapters._record import Record, Section
+from ..._errors import ConfigurationError
+from ..._task import Task
+from ...adapters._record import Record, Section
 from ._analysis import (
     NotAStatementError,
     _chronological,
@@ -46,7 +46,15 @@ from ._analysis import (
     _ratios,
     _unordered_periods,
 )
-from ._financial_models import (
+from ._identities import (
+    Values,
+    _Amount,
+    _block_flags,
+    _check_identities,
+    _table_values,
+    check_table,
+)
+from ._models import (
     MAX_LABEL_CHARS,
     MAX_LINE_ITEMS,
     MAX_PERIOD_CHARS,
@@ -59,14 +67,6 @@ from ._financial_models import (
     Metric,
     PeriodCashFlow,
     PeriodRatios,
-)
-from ._identities import (
-    Values,
-    _Amount,
-    _block_flags,
-    _check_identities,
-    _table_values,
-    check_table,
 )
 from ._questions import assemble_financials, financial_questions
 from ._statement import (

@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import AdapterError
-from .._heads import MANIFEST, file_sha256, fitted_tfidf, read_head
-from . import _clause_modes as modes
-from . import _clause_rank as rank
-from ._clause_rank import Candidate
+from ..._errors import AdapterError
+from ..._heads import MANIFEST, file_sha256, fitted_tfidf, read_head
+from . import _modes as modes
+from . import _rank as rank
+from ._rank import Candidate
 
 __all__ = [
     "CODE_FEATURES",
@@ -205,8 +205,8 @@ class ClauseHead:
         """The model's hidden states of the slots' spans (``None`` for a learned head)."""
         if not self.hidden_width:
             return None
-        from .._hidden import hidden_states
-        from .._prepare import prepare_default_model
+        from ..._hidden import hidden_states
+        from ..._prepare import prepare_default_model
 
         embedder = hidden_states(str(prepare_default_model()), self.manifest["embedder"]["dtype"])
         return embedder.embed([span_text(s.candidate) for s in chosen])
@@ -255,4 +255,4 @@ def tfidf_settings() -> dict[str, Any]:
 
 def shipped_head_dir(kind: str) -> Path:
     """The folder of the head shipped in the package for ``kind`` (learned or tuned)."""
-    return Path(__file__).resolve().parent.parent / "tuned" / f"clauses-{kind}"
+    return Path(__file__).resolve().parents[2] / "tuned" / f"clauses-{kind}"

@@ -34,16 +34,16 @@ import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .._heads import Heads
-from .._prompt import fence, render_template
-from .._task import Answers, Question, QuestionContext, Task
-from ..adapters._record import Record
-from ..clinical.candidates import Candidate, candidates_for
-from ..clinical.findings import Findings, Measurement, extract_findings
-from ..clinical.icd10cm import related, title_of
-from ..clinical.scores import RuleFlag, Score, compute_scores, read_context, rule_red_flags
-from ._diagnosis_head import DiagnosisHead, shipped_head_dir
-from ._diagnosis_models import Diagnosis, DifferentialItem
+from ..._heads import Heads
+from ..._prompt import fence, render_template
+from ..._task import Answers, Question, QuestionContext, Task
+from ...adapters._record import Record
+from ...clinical.candidates import Candidate, candidates_for
+from ...clinical.findings import Findings, Measurement, extract_findings
+from ...clinical.icd10cm import related, title_of
+from ...clinical.scores import RuleFlag, Score, compute_scores, read_context, rule_red_flags
+from ._head import DiagnosisHead, shipped_head_dir
+from ._models import Diagnosis, DifferentialItem
 
 __all__ = [
     "DIAGNOSIS",

@@ -17,9 +17,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from .._errors import NotAStatementError
-from ..adapters._record import Record
-from ._financial_models import (
+from ..._errors import NotAStatementError
+from ...adapters._record import Record
+from ._identities import Values, _Amount, _block_flags, _check_identities
+from ._lexicon import map_rows
+from ._models import (
     METRICS,
     Financials,
     Flag,
@@ -29,8 +31,6 @@ from ._financial_models import (
     PeriodCashFlow,
     PeriodRatios,
 )
-from ._identities import Values, _Amount, _block_flags, _check_identities
-from ._lexicon import map_rows
 from ._statement import _Row, _Table, _units, period_sort_key
 
 __all__ = [

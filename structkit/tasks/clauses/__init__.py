@@ -1,0 +1,50 @@
+"""Contract -> CUAD-style clause extraction, with every clause located in the source text.
+
+The task (:mod:`._task`: output models, spans, one-shot questions, merge, the factory), code's
+ranking of candidate spans (:mod:`._rank`), what code reads from structure (:mod:`._values`),
+the modes that ask about candidates (:mod:`._modes`) and the learned heads (:mod:`._head`).
+"""
+
+from ._task import (
+    CLAUSE_TYPES,
+    CLAUSES,
+    DATE_TYPES,
+    MAX_CLAUSES,
+    MAX_SPAN,
+    MODES,
+    SINGLE_VALUED_TYPES,
+    Clause,
+    ClauseExtraction,
+    ClauseType,
+    SquashedText,
+    candidate_spans,
+    clauses_task,
+    grounded_schema,
+    locate_span,
+    merge_clauses,
+    normalize_date,
+    postprocess,
+    squash,
+)
+
+__all__ = [
+    "CLAUSES",
+    "CLAUSE_TYPES",
+    "DATE_TYPES",
+    "MAX_CLAUSES",
+    "MAX_SPAN",
+    "MODES",
+    "SINGLE_VALUED_TYPES",
+    "Clause",
+    "ClauseExtraction",
+    "ClauseType",
+    "SquashedText",
+    "candidate_spans",
+    "clauses_task",
+    "grounded_schema",
+    "locate_span",
+    "merge_clauses",
+    "normalize_date",
+    "postprocess",
+    "squash",
+]
