@@ -16,7 +16,6 @@ from structkit._schema import output_schema, unbounded_paths
 from structkit.adapters import Record, Section, Value, load, render
 from structkit.adapters._table import read_markdown_table
 from structkit.tasks.financials import (
-    FINANCIALS_MAPPING,
     METRICS,
     Financials,
     check_table,
@@ -26,6 +25,8 @@ from structkit.tasks.financials import (
     period_sort_key,
     verify_financials,
 )
+
+from .legacy_financials import FINANCIALS_MAPPING
 
 SAMPLES = Path("/work/shared/samples/finance")
 FINANCE = Path(__file__).resolve().parent / "fixtures" / "finance"

@@ -8,7 +8,6 @@ the questions for open metrics (:mod:`._questions`).
 
 from ._task import (
     FINANCIALS,
-    FINANCIALS_MAPPING,
     MAX_CELL_ALTERNATIVES,
     METRICS,
     Financials,
@@ -29,7 +28,6 @@ from ._task import (
 
 __all__ = [
     "FINANCIALS",
-    "FINANCIALS_MAPPING",
     "MAX_CELL_ALTERNATIVES",
     "METRICS",
     "Financials",

@@ -83,7 +83,6 @@ from ._statement import (
 
 __all__ = [
     "FINANCIALS",
-    "FINANCIALS_MAPPING",
     "MAX_CELL_ALTERNATIVES",
     "METRICS",
     "Financials",
@@ -373,19 +372,6 @@ def combine_statements(*records: Record, record_id: str | None = None) -> Record
         issues=[i for r in records for i in r.issues],
     )
 
-
-FINANCIALS_MAPPING: Task[Financials] = Task(
-    name="financials-mapping",
-    template="financials_map.jinja",
-    output_model=Financials,
-    format="csv",
-    # One item per metric and period: the right answer for Apple's 3-year income statement is
-    # about 1,500 tokens (SmolLM2 tokenizer), far over the 512 most small-model profiles allow.
-    max_tokens=1792,  # ~48 items of ~35 tokens plus narrative
-    grounded_schema=grounded_financials_schema,
-    postprocess=verify_financials,
-)
-"""The earlier design, kept for comparison: the model maps every row (one big answer)."""
 
 FINANCIALS: Task[Financials] = Task(
     name="financials",
