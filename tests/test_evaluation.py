@@ -48,12 +48,13 @@ from structkit.evaluation._cli import add_eval_parser, run_eval
 from structkit.evaluation._metrics import phrase_in
 from structkit.evaluation.cuad import parse_span_list
 from structkit.tasks.clauses import MAX_CLAUSES, Clause, ClauseExtraction
-from structkit.tasks.financials import FINANCIALS_MAPPING, check_table, parse_amount
+from structkit.tasks.financials import check_table, parse_amount
 from structkit.tasks.financials._questions import MEANINGS
 from structkit.tasks.financials._statement import _index
 
 from . import legacy_diagnosis as legacy
 from .conftest import valid_diagnosis
+from .legacy_financials import FINANCIALS_MAPPING
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "datasets"
