@@ -1,8 +1,9 @@
 """Contract -> CUAD-style clause extraction, with every clause located in the source text.
 
-The task (:mod:`._task`: output models, spans, one-shot questions, merge, the factory), code's
-ranking of candidate spans (:mod:`._rank`), what code reads from structure (:mod:`._values`),
-the modes that ask about candidates (:mod:`._modes`) and the learned heads (:mod:`._head`).
+The task (:mod:`._task`: postprocess, merge, one-shot questions, the factory), its output models
+(:mod:`._models`), verbatim spans and locating them (:mod:`._spans`), code's ranking of candidate
+spans (:mod:`._rank`), what code reads from structure (:mod:`._values`), the modes that ask
+about candidates (:mod:`._modes`) and the learned heads (:mod:`._head`).
 """
 
 from ._task import (

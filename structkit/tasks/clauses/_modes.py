@@ -28,6 +28,7 @@ from typing import Any
 from ...adapters._record import Record
 from . import _rank as rank
 from . import _values as values
+from ._models import MAX_SPAN
 
 __all__ = [
     "BASELINE_THRESHOLD",
@@ -52,8 +53,6 @@ BASELINE_THRESHOLD = 4.5
 #: clause (see the module docstring). Calibrated for the default model (SmolLM2-135M): empty, so
 #: it is asked nothing; it answered "1" to all 131 calibration questions (see the README).
 QUESTION_BAND: tuple[float, float] = (4.5, 4.5)
-#: Longest candidate span (characters), as in the one-shot mode.
-MAX_SPAN = 600
 #: A candidate is shown to the model only with a score above this (it has a cue phrase).
 QUESTION_FLOOR = 0.0
 

@@ -20,14 +20,9 @@ defaults and are left out of the JSON Schema, so the model never writes them.
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 from datetime import date
-from typing import Annotated, Any, Literal, get_args
-
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from pydantic.json_schema import SkipJsonSchema
 
 from ..._ask import CHAT_MARKUP_TOKENS
 from ..._errors import ConfigurationError
@@ -39,7 +34,18 @@ from ...adapters._record import Record
 from ...adapters._render import fit_to_budget
 from . import _modes as modes
 from ._head import HEAD_KINDS, ClauseHead, shipped_head_dir
-from ._rank import candidate_offsets
+from ._models import (
+    CLAUSE_TYPES,
+    DATE_TYPES,
+    MAX_CLAUSES,
+    MAX_SPAN,
+    NAME_TYPES,
+    SINGLE_VALUED_TYPES,
+    Clause,
+    ClauseExtraction,
+    ClauseType,
+)
+from ._spans import SquashedText, candidate_spans, grounded_schema, locate_span, squash
 from ._values import normalize_date
 
 __all__ = [
@@ -63,185 +69,6 @@ __all__ = [
     "postprocess",
     "squash",
 ]
-
-#: Longest span the model may copy (characters).
-MAX_SPAN = 600
-#: Most clauses in one answer (one request: a whole contract or one part of a split one).
-MAX_CLAUSES = 12
-
-#: Supported CUAD categories, spelled as in CUAD's ``master_clauses.csv`` header.
-ClauseType = Literal[
-    "Document Name",
-    "Parties",
-    "Agreement Date",
-    "Effective Date",
-    "Expiration Date",
-    "Renewal Term",
-    "Notice Period To Terminate Renewal",
-    "Governing Law",
-    "Termination For Convenience",
-    "Non-Compete",
-    "Exclusivity",
-    "Change Of Control",
-    "Anti-Assignment",
-    "License Grant",
-    "Ip Ownership Assignment",
-    "Audit Rights",
-    "Cap On Liability",
-    "Uncapped Liability",
-    "Warranty Duration",
-    "Insurance",
-]
-CLAUSE_TYPES: tuple[str, ...] = get_args(ClauseType)
-#: Types whose ``normalized`` value is an ISO date.
-DATE_TYPES = frozenset({"Agreement Date", "Effective Date", "Expiration Date"})
-#: Types a contract has one value of: parts of a split contract agreeing on it are merged.
-SINGLE_VALUED_TYPES = frozenset({"Document Name", "Governing Law", *DATE_TYPES})
-#: Types whose ``normalized`` value (a name) must occur in the contract text.
-_NAME_TYPES = frozenset({"Parties", "Governing Law"})
-
-Grounding = Literal["exact", "whitespace-normalized", "not found", ""]
-#: Who chose a clause: ``code`` (structure, ranking above a threshold), ``model`` (decoded or
-#: picked by the model), ``adapter`` (kept by a trained head). The review page badges it.
-Origin = Literal["code", "model", "adapter"]
-
-
-class Clause(BaseModel):
-    """One clause: its CUAD type, the verbatim text, a normalized value, and where it is."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    clause_type: ClauseType = Field(description="CUAD category of the clause.")
-    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_SPAN)] = Field(
-        description="The clause text, copied exactly from the contract."
-    )
-    normalized: Annotated[str, StringConstraints(max_length=120)] = Field(
-        description=(
-            "Date types: the date as YYYY-MM-DD; Parties: the party's name; Governing Law: the "
-            "jurisdiction; otherwise an empty string."
-        )
-    )
-    # Filled in code after decoding; not in the JSON Schema, so never written by the model.
-    start: SkipJsonSchema[int] = -1
-    """Offset of the span in the source text (Python ``str`` index), -1 when not found."""
-    end: SkipJsonSchema[int] = -1
-    verified: SkipJsonSchema[bool] = False
-    """``source_text[start:end]`` is the span (exactly or up to whitespace)."""
-    grounding: SkipJsonSchema[Grounding] = ""
-    """How the span was found: ``exact``, ``whitespace-normalized`` or ``not found``."""
-    issues: SkipJsonSchema[list[str]] = Field(default_factory=list)
-    """Problems found in code: an invalid date, a name that is not in the text."""
-    origin: SkipJsonSchema[Origin] = "model"
-    """Who chose the clause; what the model writes (one-shot) is ``model``."""
-
-
-class ClauseExtraction(BaseModel):
-    """The clauses found in a contract."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    # maxItems bounds each answer in the schema; a merged result of several parts may hold more.
-    clauses: list[Clause] = Field(
-        json_schema_extra={"maxItems": MAX_CLAUSES},
-        description="Clauses found in the contract, in document order.",
-    )
-
-
-# --- candidate spans ---------------------------------------------------------------------------
-
-
-def candidate_spans(text: str, *, max_length: int = MAX_SPAN) -> list[str]:
-    """Verbatim, whitespace-trimmed pieces of ``text`` a clause may be copied from, in order.
-
-    Pieces are sentences (periods after common abbreviations and initials do not end one),
-    split again at layout gaps (blank lines, runs of 3+ spaces as in signature blocks), and cut
-    to at most ``max_length`` characters (:func:`._clause_rank.candidate_offsets`). Every piece
-    is a substring of ``text``; duplicates and pieces with fewer than 3 letters or digits (page
-    numbers, rules, "By:") are dropped.
-    """
-    pieces = (text[s:e] for s, e in candidate_offsets(text, max_length=max_length))
-    return list(dict.fromkeys(pieces))
-
-
-def _part_spans(record: Record) -> list[str]:
-    spans: list[str] = []
-    seen: set[str] = set()
-    for value in record.values():
-        for span in candidate_spans(value.text):
-            if span not in seen:
-                seen.add(span)
-                spans.append(span)
-    return spans
-
-
-def grounded_schema(record: Record, base_schema: dict[str, Any]) -> dict[str, Any]:
-    """``base_schema`` with ``text`` constrained to the candidate spans of this (part) record."""
-    spans = _part_spans(record)
-    if not spans:
-        return base_schema
-    schema = copy.deepcopy(base_schema)
-    try:
-        properties = schema["$defs"]["Clause"]["properties"]
-        description = properties["text"].get("description", "")
-    except KeyError as exc:
-        raise ConfigurationError("clauses: the schema has no Clause.text to ground") from exc
-    properties["text"] = {"type": "string", "enum": spans, "description": description}
-    return schema
-
-
-# --- locating spans ----------------------------------------------------------------------------
-
-_WS = re.compile(r"\s+")
-
-
-def squash(text: str) -> str:
-    return _WS.sub(" ", text).strip()
-
-
-class SquashedText:
-    """``text`` with whitespace runs collapsed to one space, and a map back to ``text``."""
-
-    def __init__(self, text: str):
-        chars: list[str] = []
-        origin: list[int] = []
-        for match in re.finditer(r"\s+|\S+", text):
-            if match.group(0)[0].isspace():
-                chars.append(" ")
-                origin.append(match.start())
-            else:
-                chars.extend(match.group(0))
-                origin.extend(range(match.start(), match.end()))
-        self.text = "".join(chars)
-        self.origin = origin
-
-    def find(self, span: str, start: int = 0) -> tuple[int, int] | None:
-        """Offsets in the original text of the first whitespace-insensitive match of ``span``."""
-        wanted = squash(span)
-        if not wanted:
-            return None
-        at = self.text.find(wanted, start)
-        if at < 0:
-            return None
-        return self.origin[at], self.origin[at + len(wanted) - 1] + 1
-
-
-def locate_span(
-    span: str, source: str, *, squashed: SquashedText | None = None
-) -> tuple[int, int, Grounding]:
-    """Where ``span`` is in ``source``: (start, end, how), or (-1, -1, "not found").
-
-    An exact match wins; otherwise whitespace runs are collapsed on both sides and the match is
-    mapped back to offsets in ``source``. The first occurrence is used.
-    """
-    if span.strip():
-        at = source.find(span)
-        if at >= 0:
-            return at, at + len(span), "exact"
-    found = (squashed or SquashedText(source)).find(span)
-    if found is not None:
-        return found[0], found[1], "whitespace-normalized"
-    return -1, -1, "not found"
-
 
 # --- dates -------------------------------------------------------------------------------------
 
@@ -307,7 +134,7 @@ def postprocess(value: ClauseExtraction, record: Record) -> ClauseExtraction:
         if clause.clause_type in DATE_TYPES:
             normalized = _check_date(clause, issues)
         elif (
-            clause.clause_type in _NAME_TYPES
+            clause.clause_type in NAME_TYPES
             and normalized
             and squash(normalized).casefold() not in squashed_source_folded
         ):
