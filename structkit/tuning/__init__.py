@@ -12,14 +12,8 @@ Two tasks are tunable, each with a head over code's candidates:
 
 from __future__ import annotations
 
-from ._clauses import (
-    CUAD_HELD_OUT_NAMES,
-    Split,
-    TuneReport,
-    cuad_split,
-    independent_check,
-    tune_clauses,
-)
+from ._clauses import TuneReport, tune_clauses
+from ._clauses_data import CUAD_HELD_OUT_NAMES, Split, cuad_split, independent_check
 from ._diagnosis import DIAGNOSIS_HELD_OUT, DiagnosisTuneReport, tune_diagnosis
 
 __all__ = [

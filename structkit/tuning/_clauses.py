@@ -20,13 +20,11 @@ code's baseline, the learned head and the tuned head are written to the manifest
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import random
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,25 +36,21 @@ from .._version import __version__
 from ..tasks.clauses import _head as head_mod
 from ..tasks.clauses import _modes as modes
 from ..tasks.clauses import _rank as rank
+from ._clauses_data import (
+    Contract,
+    Split,
+    cuad_contracts,
+    cuad_split,
+    dataset_contracts,
+    sha256_bytes,
+    slot_span,
+    split_by_contract,
+)
 
-__all__ = [
-    "CUAD_HELD_OUT_NAMES",
-    "Split",
-    "TuneReport",
-    "cuad_split",
-    "independent_check",
-    "tune_clauses",
-]
+__all__ = ["TuneReport", "tune_clauses"]
 
 log = logging.getLogger("structkit")
 
-#: The four CUAD contracts issue #12 keeps for an independent check (parts of their file names).
-CUAD_HELD_OUT_NAMES = (
-    "AlliedEsportsEntertainment",
-    "BNLFINANCIALCORP",
-    "MEDALISTDIVERSIFIEDREIT",
-    "TodosMedical",
-)
 #: Grid searched on the validation split.
 C_GRID = (0.1, 0.3, 1.0, 3.0)
 THRESHOLD_GRID = tuple(round(0.30 + 0.05 * i, 2) for i in range(13))  # 0.30 .. 0.90
@@ -64,183 +58,6 @@ MAX_PER_TYPE_GRID = (1, 2)
 #: Tuned heads: weight of the hidden-state block against the others (a block's own
 #: regularisation: its standardised features are multiplied by it), chosen on validation.
 HIDDEN_WEIGHT_GRID = (0.1, 0.3, 1.0)
-
-
-def independent_check(stem: str) -> bool:
-    """A CUAD contract kept for an independent check: the sha256 hex digest of its file name
-    without ``.txt`` (UTF-8) starts with ``0`` or ``1``."""
-    return hashlib.sha256(stem.encode("utf-8")).hexdigest()[0] in "01"
-
-
-def _sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-@dataclass(frozen=True)
-class Split:
-    """Contracts (paths) for training and validation, and what was left out and why."""
-
-    train: list[Path]
-    validation: list[Path]
-    excluded: dict[str, str] = field(default_factory=dict)
-    """File name -> reason (evaluation dataset, issue #12, independent check, size)."""
-
-
-def cuad_split(
-    folder: Path,
-    *,
-    exclude_texts: Iterable[Path] = (),
-    seed: int = 0,
-    train: int = 236,
-    validation: int = 48,
-    max_bytes: int = 60_000,
-) -> Split:
-    """Seeded split by contract of a CUAD folder's ``full_contract_txt/*.txt``.
-
-    Never used: a contract whose bytes or dataset name (``cuad_<slug>``, see
-    :func:`structkit.evaluation.cuad.dataset_name`: the dataset keeps excerpts under that name)
-    equal one of ``exclude_texts`` (the evaluation dataset's contracts,
-    ``datasets/clauses/*.txt``), the four of :data:`CUAD_HELD_OUT_NAMES`, every one that
-    :func:`independent_check` keeps, and (for training cost) contracts over ``max_bytes``.
-    """
-    texts = folder / "full_contract_txt"
-    if not texts.is_dir() or not (folder / "master_clauses.csv").is_file():
-        raise DatasetError(
-            f"{str(folder)!r} is not a CUAD folder"
-            " (needs full_contract_txt/ and master_clauses.csv)"
-        )
-    from ..evaluation.cuad import dataset_name, read_master_clauses
-
-    exclude = list(exclude_texts)
-    evaluation = {_sha256_bytes(p.read_bytes()) for p in exclude}
-    evaluation_names = {p.stem for p in exclude}
-    # 11 of CUAD's 510 file names differ from their CSV row's (punctuation): no gold to learn from.
-    with_gold = {
-        Path(r.get("Filename", "")).stem.casefold()
-        for r in read_master_clauses(folder / "master_clauses.csv")
-    }
-    excluded: dict[str, str] = {}
-    eligible: list[Path] = []
-    for path in sorted(texts.glob("*.txt")):
-        data = path.read_bytes()
-        if _sha256_bytes(data) in evaluation or dataset_name(path.name) in evaluation_names:
-            excluded[path.name] = "evaluation dataset"
-        elif any(name.casefold() in path.stem.casefold() for name in CUAD_HELD_OUT_NAMES):
-            excluded[path.name] = "issue #12"
-        elif independent_check(path.stem):
-            excluded[path.name] = "independent check"
-        elif len(data) > max_bytes:
-            excluded[path.name] = "size"
-        elif path.stem.casefold() not in with_gold:
-            excluded[path.name] = "no gold row"
-        else:
-            eligible.append(path)
-    random.Random(seed).shuffle(eligible)
-    if len(eligible) < train + validation:
-        raise DatasetError(
-            f"{str(folder)!r}: {len(eligible)} eligible contracts,"
-            f" fewer than {train} + {validation}"
-        )
-    return Split(
-        train=sorted(eligible[validation : validation + train]),
-        validation=sorted(eligible[:validation]),
-        excluded=excluded,
-    )
-
-
-# --- examples -------------------------------------------------------------------------------
-
-
-@dataclass
-class Contract:
-    """One contract's slots, their labels, and its gold spans of the ranked categories."""
-
-    name: str
-    analysis: modes.Analysis
-    slots: list[head_mod.Slot]
-    labels: list[int]
-    gold: list[Any]
-    sha256: str
-
-
-def _contract(name: str, path: Path, gold_of: Callable[[str], list[Any]], *, k: int) -> Contract:
-    from ..adapters import load
-    from ..evaluation.cuad import spans_match
-
-    record = load(path, kind="text")
-    analysis = modes.analyse(record)
-    gold = [g for g in gold_of(analysis.source) if g.clause_type in rank.RANKED_TYPES]
-    chosen = head_mod.slots(analysis, k=k)
-    labels = [
-        int(any(spans_match(_span(s), g) for g in gold if g.clause_type == s.clause_type))
-        for s in chosen
-    ]
-    return Contract(name, analysis, chosen, labels, gold, _sha256_bytes(path.read_bytes()))
-
-
-def _span(slot: head_mod.Slot) -> Any:
-    from ..evaluation.cuad import GoldSpan
-
-    c = slot.candidate
-    return GoldSpan(slot.clause_type, c.text, c.start, c.end)
-
-
-def cuad_contracts(paths: Sequence[Path], csv_path: Path, *, k: int) -> list[Contract]:
-    from ..evaluation import cuad
-
-    rows = cuad.read_master_clauses(csv_path)
-    out = []
-    for path in paths:
-
-        def gold_of(source: str, path: Path = path) -> list[Any]:
-            found = cuad.load_gold(csv_path, path.stem + ".pdf", source_text=source, rows=rows)
-            return list(found.spans)
-
-        out.append(_contract(path.name, path, gold_of, k=k))
-    return out
-
-
-def dataset_contracts(path: Path, *, k: int) -> list[Contract]:
-    """Contracts of an evaluation-format ``.jsonl`` (``input`` relative to the file's folder)."""
-    from ..evaluation.cuad import GoldSpan, canonical_category
-
-    out = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            source = path.parent / item["input"]
-            spans = [
-                GoldSpan(
-                    canonical_category(s["clause_type"]), s["text"], int(s["start"]), int(s["end"])
-                )
-                for s in item["gold"]["spans"]
-            ]
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise DatasetError(f"{path.name} line {number}: not a clauses item ({exc})") from None
-
-        def gold_of(_source: str, spans: list[Any] = spans) -> list[Any]:
-            return spans
-
-        out.append(_contract(str(item.get("id", number)), source, gold_of, k=k))
-    return out
-
-
-def split_by_contract(
-    contracts: list[Contract], *, seed: int, validation: float = 0.25
-) -> tuple[list[Contract], list[Contract]]:
-    order = list(range(len(contracts)))
-    random.Random(seed).shuffle(order)
-    n_val = max(1, round(len(contracts) * validation)) if len(contracts) > 1 else 0
-    val = {order[i] for i in range(n_val)}
-    return (
-        [c for i, c in enumerate(contracts) if i not in val],
-        [c for i, c in enumerate(contracts) if i in val],
-    )
-
-
-# --- fitting --------------------------------------------------------------------------------
 
 
 def _progress(label: str, done: int, total: int, started: float, extra: str = "") -> None:
@@ -263,7 +80,7 @@ def embed_contracts(
     started = time.perf_counter()
     for i, c in enumerate(contracts, start=1):
         texts = [head_mod.span_text(s.candidate) for s in c.slots]
-        key = _sha256_bytes("\x00".join([embedder.dtype, *texts]).encode("utf-8"))
+        key = sha256_bytes("\x00".join([embedder.dtype, *texts]).encode("utf-8"))
         path = cache / f"{key}.npy" if cache is not None else None
         if path is not None and path.is_file():
             out.append(np.load(path))
@@ -286,7 +103,7 @@ def _micro_f1(predicted: list[Any], gold: list[Any]) -> float:
 def baseline_f1(contracts: list[Contract], threshold: float = modes.BASELINE_THRESHOLD) -> float:
     """Code's baseline (best span when it scores ``threshold``) on the ranked categories."""
     predicted = [
-        _span(s)
+        slot_span(s)
         for c in contracts
         for s in c.slots
         if s.rank == 0 and c.analysis.ranked[s.clause_type][0].score >= threshold
@@ -420,7 +237,7 @@ def _fit_grid(
         for threshold in THRESHOLD_GRID:
             for per_type in MAX_PER_TYPE_GRID:
                 candidate.threshold, candidate.max_per_type = threshold, per_type
-                predicted = [_span(s) for sc in scored for s in candidate.choose(sc)]
+                predicted = [slot_span(s) for sc in scored for s in candidate.choose(sc)]
                 f1 = _micro_f1(predicted, gold)
                 if best is None or f1 > best.f1 + 1e-12:
                     best = _Fitted(
