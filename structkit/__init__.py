@@ -13,7 +13,6 @@ from typing import Any
 
 from . import adapters
 from ._api import (
-    RunOptions,
     analyze_financials,
     diagnose,
     diagnose_many,
@@ -52,6 +51,7 @@ from ._prepare import prepare_default_model
 from ._profiles import DEFAULT_MODEL, ModelProfile, profile_for, register_profile
 from ._prompt import fence, render_template
 from ._runner import Outcome
+from ._settings import RunOptions, Settings
 from ._task import (
     Answers,
     Question,
@@ -115,6 +115,7 @@ __all__ = [
     "SchemaError",
     "ServerEngine",
     "ServiceBusyError",
+    "Settings",
     "StreamEvent",
     "StructkitError",
     "Task",

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from typing_extensions import Unpack
 
 from . import tasks as _builtin  # noqa: F401  (importing it registers the built-in tasks)
 from ._audit import attach_audits, run_audit, utc_now
-from ._engine import Engine
 from ._runner import Outcome, run_task
+from ._settings import RunOptions, Settings
 from ._task import Task, get_task
 from .engines._select import resolve_engine
 from .tasks.clauses import CLAUSES, ClauseExtraction, clauses_task
@@ -20,7 +20,6 @@ from .tasks.diagnosis import DIAGNOSIS, Diagnosis, diagnosis_task
 from .tasks.financials import FINANCIALS, Financials
 
 __all__ = [
-    "RunOptions",
     "analyze_financials",
     "diagnose",
     "diagnose_many",
@@ -29,44 +28,6 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=BaseModel)
-ModelArg = str | os.PathLike[str] | None
-
-
-class RunOptions(TypedDict, total=False):
-    """Options every task function accepts (all keyword-only).
-
-    Attributes:
-        model: model name, folder or Hugging Face id; default: the packaged
-            SmolLM2-135M-Instruct (or ``STRUCTKIT_MODEL``).
-        engine: an engine to use instead (e.g. ``structkit.FakeEngine`` in tests), or the name
-            of a built-in one: ``"llama.cpp"`` or ``"vllm"`` (default: ``STRUCTKIT_ENGINE``,
-            else vLLM on GPU machines and llama.cpp for GGUF models on CPU-only ones).
-        format: how records are rendered in prompts (``json``, ``markdown``, ``csv``, ``kv``,
-            ``text``); default: the task's.
-        grounding: constrain copied fields to values present in the record while decoding
-            (default True); answers are verified after decoding either way.
-        samples: samples per record; above 1, fields are voted on (self-consistency) and
-            ``Outcome.agreement`` gives per-field agreement.
-        max_attempts: rounds of resampling for records with no valid answer (default 2).
-        max_tokens: total generation budget (reasoning models: thinking plus answer).
-        temperature: sampling temperature; default from the model's profile.
-        thinking_budget: reasoning models: tokens allowed before ``</think>`` is forced.
-        seed: base seed, so runs are repeatable (default 0).
-        mode: for tasks with modes (``structkit.get_task(name).modes``), which one to run,
-            e.g. ``"baseline"`` (code only, no model); default: the task's first mode.
-    """
-
-    model: ModelArg
-    engine: Engine | str | None
-    format: str | None
-    grounding: bool
-    samples: int
-    max_attempts: int
-    max_tokens: int | None
-    temperature: float | None
-    thinking_budget: int | None
-    seed: int
-    mode: str | None
 
 
 def _run(
@@ -75,14 +36,12 @@ def _run(
     record_ids: Sequence[str] | None,
     options: RunOptions,
 ) -> list[Outcome[M]]:
-    settings: dict[str, Any] = dict(options)
+    settings = Settings.from_options(options)
     engine = resolve_engine(
-        engine=settings.pop("engine", None),
-        model=settings.pop("model", None),
-        records=len(records),
+        engine=options.get("engine"), model=options.get("model"), records=len(records)
     )
     started = utc_now()
-    outcomes = run_task(task, records, engine=engine, record_ids=record_ids, **settings)
+    outcomes = run_task(task, records, engine=engine, record_ids=record_ids, settings=settings)
     attach_audits(outcomes, run_audit(task, engine, settings), started=started)
     return outcomes
 

@@ -28,16 +28,14 @@ from ._errors import (
     StructkitError,
 )
 from ._outcome import Outcome, default_record_id
+from ._settings import Resolved, prompt_room
 from ._task import Answers, Question, QuestionContext, Task
 from ._validate import validate_json
 from .adapters._load import load
 
-__all__ = ["CHAT_MARKUP_TOKENS", "question_context", "run_questions"]
+__all__ = ["question_context", "run_questions"]
 
 M = TypeVar("M", bound=BaseModel)
-
-#: Tokens kept free for the chat template's own markup around the user turn.
-CHAT_MARKUP_TOKENS = 64
 
 
 @dataclass
@@ -63,7 +61,7 @@ def question_context(engine: Engine, *, mode: str, grounding: bool) -> QuestionC
         grounding=grounding,
         count_tokens=engine.count_tokens,
         profile=profile,
-        max_prompt_tokens=profile.max_model_len - profile.max_tokens - CHAT_MARKUP_TOKENS,
+        max_prompt_tokens=prompt_room(profile, profile.max_tokens),
     )
 
 
@@ -73,19 +71,13 @@ def run_questions(
     *,
     engine: Engine,
     record_ids: Sequence[str] | None,
-    mode: str,
-    grounding: bool,
-    samples: int,
-    max_attempts: int,
-    max_tokens: int | None,
-    temperature: float,
-    thinking_budget: int | None,
-    seed: int,
+    run: Resolved,
 ) -> list[Outcome[M]]:
     """Run a question-mode task over ``records``; one :class:`Outcome` per record, in order."""
     assert task.questions is not None and task.assemble is not None
     profile = engine.profile
-    context = question_context(engine, mode=mode, grounding=grounding)
+    settings = run.settings
+    context = question_context(engine, mode=run.mode, grounding=settings.grounding)
     outcomes: list[Outcome[M]] = []
     asked: list[_Asked] = []
     for index, source in enumerate(records):
@@ -95,7 +87,7 @@ def run_questions(
         try:
             outcome.record = load(source, record_id=rid)
             questions = task.questions(outcome.record, context)
-            mine = [_plan(q, index, rid, engine, max_tokens) for q in questions]
+            mine = [_plan(q, index, rid, engine, settings.max_tokens) for q in questions]
         except InputError as exc:
             outcome.error = exc
             continue
@@ -121,11 +113,11 @@ def run_questions(
         outcomes,
         engine=engine,
         validate=validate,
-        samples=samples,
-        max_attempts=max_attempts,
-        temperature=temperature,
-        thinking_budget=thinking_budget,
-        seed=seed,
+        samples=settings.samples,
+        max_attempts=settings.max_attempts,
+        temperature=run.temperature,
+        thinking_budget=settings.thinking_budget,
+        seed=settings.seed,
     )
 
     by_record: dict[int, list[_Asked]] = {}
@@ -134,7 +126,7 @@ def run_questions(
     for index, outcome in enumerate(outcomes):
         if outcome.error is not None or outcome.record is None:
             continue
-        _assemble(task, outcome, by_record.get(index, []), mode)
+        _assemble(task, outcome, by_record.get(index, []), run.mode)
     return outcomes
 
 
@@ -145,8 +137,8 @@ def _plan(
     profile = engine.profile
     budget = max_tokens or question.max_tokens + profile.thinking_tokens
     prompt = "\n".join(m["content"] for m in question.messages)
-    tokens = engine.count_tokens(prompt) + CHAT_MARKUP_TOKENS
-    room = profile.max_model_len - budget
+    tokens = engine.count_tokens(prompt)
+    room = prompt_room(profile, budget)
     if tokens > room:
         raise RecordTooLargeError(
             f"question {question.key!r} does not fit the context",

@@ -37,7 +37,7 @@ from typing import Any
 
 from ._config import cache_root, write_cached
 from ._engine import Engine
-from ._sampling import answer_budget
+from ._settings import Settings
 from ._task import Task
 from ._version import __version__
 
@@ -205,24 +205,13 @@ def schema_sha256(task: Task[Any]) -> str:
 # --------------------------------------------------------------------------- records
 
 
-def run_audit(task: Task[Any], engine: Engine, settings: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of the audit shared by every record of one ``run_task`` call.
-
-    ``settings`` are the run's options (``RunOptions`` without ``engine``/``model``); defaults
-    are resolved the way the runner resolves them.
-    """
-    profile = engine.profile
+def run_audit(task: Task[Any], engine: Engine, settings: Settings) -> dict[str, Any]:
+    """The part of the audit shared by every record of one ``run_task`` call, with the settings
+    resolved as the runner resolves them."""
+    run = settings.resolve(task, engine.profile)
+    mode = run.mode
     source = _model_source(engine)
     digest, basis = weights_sha256(source)
-    temperature = next(
-        t
-        for t in (settings.get("temperature"), task.temperature, profile.temperature)
-        if t is not None
-    )
-    budget = answer_budget(
-        profile, requested=settings.get("max_tokens"), task_budget=task.max_tokens
-    )
-    mode = task.resolve_mode(settings.get("mode"))
     audit: dict[str, Any] = {
         "structkit": structkit_version(),
         "task": task.name,
@@ -236,17 +225,7 @@ def run_audit(task: Task[Any], engine: Engine, settings: Mapping[str, Any]) -> d
         "engine": {"name": type(engine).__name__, "version": _engine_version(engine)},
         "template_sha256": template_sha256(task),
         "schema_sha256": schema_sha256(task),
-        "sampling": {
-            "temperature": temperature,
-            "top_p": profile.top_p,
-            "max_tokens": budget,
-            "samples": settings.get("samples", 1),
-            "max_attempts": settings.get("max_attempts", 2),
-            "seed": settings.get("seed", 0),
-            "grounding": settings.get("grounding", True),
-            "format": settings.get("format") or task.format,
-            "thinking_budget": settings.get("thinking_budget"),
-        },
+        "sampling": run.sampling(),
     }
     adapter = task.adapter(mode) if task.adapter is not None else None
     if adapter is not None:

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from typing_extensions import Unpack
 
-from ._ask import CHAT_MARKUP_TOKENS, run_questions
+from ._ask import run_questions
 from ._draw import Draw, draw_until_valid
 from ._engine import Engine
 from ._errors import ConfigurationError, InputError
 from ._outcome import Outcome, default_record_id
-from ._sampling import answer_budget
+from ._settings import Resolved, SettingOptions, Settings
 from ._task import Task
 from ._validate import validate_answer
 from ._vote import vote
@@ -30,59 +31,42 @@ __all__ = ["Outcome", "run_task"]
 M = TypeVar("M", bound=BaseModel)
 
 
-def _record_budget(task: Task[Any], engine: Engine, answer_budget: int) -> int:
-    empty = task.prompt("", profile=engine.profile)[0]["content"]
-    overhead = engine.count_tokens(empty) + CHAT_MARKUP_TOKENS
-    return engine.profile.max_model_len - answer_budget - overhead
-
-
 def run_task(
     task: Task[M],
     records: Sequence[Any],
     *,
     engine: Engine,
     record_ids: Sequence[str] | None = None,
-    format: str | None = None,
-    grounding: bool = True,
-    samples: int = 1,
-    max_attempts: int = 2,
-    max_tokens: int | None = None,
-    temperature: float | None = None,
-    thinking_budget: int | None = None,
-    seed: int = 0,
-    mode: str | None = None,
+    settings: Settings | None = None,
+    **options: Unpack[SettingOptions],
 ) -> list[Outcome[M]]:
     """Run ``task`` over ``records``; one :class:`Outcome` per record, in order.
 
-    With ``samples > 1`` every part is sampled that many times in the same batch and the valid
+    How it samples is ``settings``, or the same options as keywords (not both). With
+    ``samples > 1`` every part is sampled that many times in the same batch and the valid
     samples are combined by per-field majority (self-consistency); a part with no valid sample
     is resampled up to ``max_attempts`` times.
     """
-    if max_attempts < 1 or samples < 1:
-        raise ConfigurationError("max_attempts and samples must be at least 1")
-    chosen_mode = task.resolve_mode(mode)
-    profile = engine.profile
-    base_temperature = next(
-        t for t in (temperature, task.temperature, profile.temperature) if t is not None
-    )
+    if settings is not None and options:
+        raise ConfigurationError("give settings or options, not both")
+    chosen = settings if settings is not None else Settings.from_options(options)
+    resolved = chosen.resolve(task, engine.profile)
     if task.questions is not None:
-        return run_questions(
-            task,
-            records,
-            engine=engine,
-            record_ids=record_ids,
-            mode=chosen_mode,
-            grounding=grounding,
-            samples=samples,
-            max_attempts=max_attempts,
-            max_tokens=max_tokens,
-            temperature=base_temperature,
-            thinking_budget=thinking_budget,
-            seed=seed,
-        )
-    fmt = format or task.format
-    budget = answer_budget(profile, requested=max_tokens, task_budget=task.max_tokens)
-    record_budget = _record_budget(task, engine, budget)
+        return run_questions(task, records, engine=engine, record_ids=record_ids, run=resolved)
+    return _run_classic(task, records, engine, record_ids, resolved)
+
+
+def _run_classic(
+    task: Task[M],
+    records: Sequence[Any],
+    engine: Engine,
+    record_ids: Sequence[str] | None,
+    run: Resolved,
+) -> list[Outcome[M]]:
+    profile = engine.profile
+    settings = run.settings
+    budget = run.answer_tokens
+    record_budget = run.record_room(task, engine)
 
     outcomes: list[Outcome[M]] = []
     parts: list[Draw] = []
@@ -96,7 +80,7 @@ def run_task(
                 outcome.record,
                 budget=record_budget,
                 count_tokens=engine.count_tokens,
-                format=fmt,
+                format=run.format,
                 policy=task.overflow,
             )
         except InputError as exc:
@@ -107,7 +91,7 @@ def run_task(
             Draw(
                 index,
                 task.prompt(text, profile=profile),
-                task.schema_for(piece, grounding=grounding),
+                task.schema_for(piece, grounding=settings.grounding),
                 budget,
             )
             for piece, text in pieces
@@ -131,11 +115,11 @@ def run_task(
         outcomes,
         engine=engine,
         validate=validate,
-        samples=samples,
-        max_attempts=max_attempts,
-        temperature=base_temperature,
-        thinking_budget=thinking_budget,
-        seed=seed,
+        samples=settings.samples,
+        max_attempts=settings.max_attempts,
+        temperature=run.temperature,
+        thinking_budget=settings.thinking_budget,
+        seed=settings.seed,
     )
     _collect(task, outcomes, parts)
     return outcomes

@@ -14,17 +14,19 @@ import sys
 from collections.abc import Sequence
 
 from . import _api
-from ._api import RunOptions
 from ._config import env
 from ._errors import ConfigurationError, OutputError, StructkitError
 from ._profiles import DEFAULT_MODEL
+from ._settings import RunOptions, Settings
 from ._task import task_commands
+from .adapters._render import FORMATS
 from .engines._select import ENGINE_NAMES
 from .tasks import with_adapter
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_DEFAULTS = Settings()  # the CLI's defaults are the library's
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -52,22 +54,29 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--attempts",
+        dest="max_attempts",
         type=int,
-        default=2,
-        help="samples drawn before giving up on an invalid answer (default 2)",
+        default=_DEFAULTS.max_attempts,
+        help="samples drawn before giving up on an invalid answer "
+        f"(default {_DEFAULTS.max_attempts})",
     )
-    parser.add_argument("--seed", type=int, default=0, help="base random seed (default 0)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=_DEFAULTS.seed,
+        help=f"base random seed (default {_DEFAULTS.seed})",
+    )
     parser.add_argument(
         "--format",
-        default=None,
-        choices=["json", "markdown", "csv", "kv", "text"],
+        default=_DEFAULTS.format,
+        choices=FORMATS,
         help="how the record is rendered in the prompt (default: the task's)",
     )
     parser.add_argument(
         "--samples",
         type=int,
-        default=1,
-        help="samples per record, voted per field (self-consistency; default 1)",
+        default=_DEFAULTS.samples,
+        help=f"samples per record, voted per field (self-consistency; default {_DEFAULTS.samples})",
     )
     parser.add_argument(
         "--no-grounding",
@@ -315,20 +324,11 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def _task_options(args: argparse.Namespace) -> RunOptions:
-    """The task options every task command shares (see ``_common``)."""
-    return RunOptions(
-        model=args.model,
-        engine=args.engine,
-        max_attempts=args.attempts,
-        max_tokens=args.max_tokens,
-        temperature=args.temperature,
-        seed=args.seed,
-        format=args.format,
-        samples=args.samples,
-        grounding=args.grounding,
-        thinking_budget=args.thinking_budget,
-        mode=args.mode,
-    )
+    """The task options every task command shares (``_run_options``): the engine and model,
+    and every :class:`Settings` field, read from the arguments of the same names."""
+    options = RunOptions(model=args.model, engine=args.engine)
+    options.update(Settings(**{name: getattr(args, name) for name in Settings.names()}).options())  # type: ignore[typeddict-item]
+    return options
 
 
 def _run_one(args: argparse.Namespace, task: str) -> int:

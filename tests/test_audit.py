@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import structkit
-from structkit import FakeEngine, run_batch
+from structkit import FakeEngine, Settings, run_batch
 from structkit._audit import run_audit, schema_sha256, template_sha256, weights_sha256
 from structkit._task import get_task
 from structkit.cli import main
@@ -106,7 +106,7 @@ def test_a_local_model_folder_is_hashed_into_the_audit(tmp_path: Path) -> None:
     (folder / "structkit-manifest.json").write_text('{"files": {}}')
     engine = FakeEngine(respond)
     engine._source = str(folder)  # type: ignore[attr-defined]  # as VLLMEngine keeps it
-    audit = run_audit(get_task("clauses"), engine, {})
+    audit = run_audit(get_task("clauses"), engine, Settings())
     assert audit["model"]["weights_sha256"] == weights_sha256(folder)[0]
     assert audit["model"]["weights_basis"] == "manifest"
 

@@ -51,6 +51,7 @@ PUBLIC = frozenset(
         "RunOptions",
         "SchemaError",
         "ServerEngine",
+        "Settings",
         "ServiceBusyError",
         "StreamEvent",
         "StructkitError",

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._ask import CHAT_MARKUP_TOKENS
 from .._audit import attach_audits, run_audit, utc_now
 from .._config import default_model
 from .._engine import Engine
@@ -19,7 +18,7 @@ from .._errors import (
 )
 from .._profiles import profile_for
 from .._runner import run_task
-from .._sampling import answer_budget
+from .._settings import Settings, prompt_room
 from .._task import Task
 from ..adapters._record import Record
 from ..adapters._render import fit_to_budget, render
@@ -35,7 +34,7 @@ from ._output import _error
 @dataclass
 class _Job:
     task: Task[Any]
-    settings: dict[str, Any]  # run_task's options
+    settings: Settings
     engine: Engine | None
     model: Any
     dry_count: Callable[[str], int] | None = None
@@ -91,7 +90,7 @@ def _run_chunk(job: _Job, chunk: list[tuple[str, Record | InputError]]) -> list[
                 [item for _, _, item in todo],
                 engine=job.get_engine(),
                 record_ids=[rid for _, rid, _ in todo],
-                **job.settings,
+                settings=job.settings,
             )
             attach_audits(outcomes, job.audit(), started=started)
             for (i, rid, _), outcome in zip(todo, outcomes, strict=True):
@@ -116,7 +115,7 @@ def _dry_line(job: _Job, rid: str, item: Record | InputError) -> Line:
     line: Line = {"id": rid, "status": "dry-run", "prompt_tokens": None}
     if isinstance(item, InputError):
         return {**line, "error": _error(item)}
-    fmt = job.settings.get("format") or job.task.format
+    fmt = job.settings.format or job.task.format
     try:
         if job.dry_budget is None:
             pieces = [(item, render(item, format=fmt))]
@@ -150,7 +149,5 @@ def _prepare_dry_run(job: _Job, count_tokens: Callable[[str], int] | None) -> No
     job.dry_count = counter
     job.dry_template = counter(job.task.prompt("", profile=profile)[0]["content"])
     if count_tokens is None:  # a custom counter (e.g. characters) cannot check a token budget
-        task, max_tokens = job.task, job.settings.get("max_tokens")
-        answer = answer_budget(profile, requested=max_tokens, task_budget=task.max_tokens)
-        overhead = job.dry_template + CHAT_MARKUP_TOKENS
-        job.dry_budget = profile.max_model_len - answer - overhead
+        answer = job.settings.resolve(job.task, profile).answer_tokens
+        job.dry_budget = prompt_room(profile, answer, overhead=job.dry_template)

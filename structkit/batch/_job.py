@@ -12,17 +12,16 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from typing_extensions import Unpack
 
-from .._api import RunOptions
 from .._errors import (
     ConfigurationError,
     InputError,
     StructkitError,
 )
 from .._progress import Progress
+from .._settings import RunOptions, Settings
 from .._task import Task, get_task
 from ..adapters._load import is_dataframe
 from ..adapters._record import Record
-from ..adapters._render import FORMATS
 
 if TYPE_CHECKING:  # ray loads when a job runs on it, not with `import structkit`
     from ._ray import RayPlan
@@ -38,19 +37,6 @@ def _progress_stream(progress: bool | TextIO | None) -> TextIO | None:
     if progress is None or progress is True:
         return sys.stderr
     return None if progress is False else progress
-
-
-def _check_options(options: dict[str, Any], batch_size: int) -> None:
-    unknown = set(options) - set(RunOptions.__annotations__)
-    if unknown:
-        raise ConfigurationError(f"unknown option(s): {', '.join(sorted(unknown))}")
-    if batch_size < 1:
-        raise ConfigurationError("batch_size must be at least 1")
-    for name in ("samples", "max_attempts"):
-        if options.get(name, 1) < 1:
-            raise ConfigurationError(f"{name} must be at least 1")
-    if options.get("format") not in (None, *FORMATS):
-        raise ConfigurationError(f"unknown format {options['format']!r}; one of {FORMATS}")
 
 
 def run_batch(
@@ -115,10 +101,11 @@ def run_batch(
         InputError: the source as a whole cannot be read (e.g. a CSV without a header).
     """
     started = time.monotonic()
-    settings: dict[str, Any] = dict(options)
-    _check_options(settings, batch_size)
+    settings = Settings.from_options(options)
+    if batch_size < 1:
+        raise ConfigurationError("batch_size must be at least 1")
     _check_export(export)
-    engine = settings.pop("engine", None)
+    engine = options.get("engine")
     plan = _ray_plan(executor, source, engine, dry_run)
     if plan is not None:
         plan = replace(
@@ -133,8 +120,8 @@ def run_batch(
         raise ConfigurationError("ray_address and ray_actors need executor='ray'")
     job = _Job(
         task=get_task(task) if isinstance(task, str) else task,
-        engine=_named_engine(engine, settings.get("model")) if plan is None else None,
-        model=settings.pop("model", None),
+        engine=_named_engine(engine, options.get("model")) if plan is None else None,
+        model=options.get("model"),
         settings=settings,
         source=None if is_dataframe(source) else str(Path(source).resolve()),
     )
@@ -156,7 +143,7 @@ def run_batch(
         try:
             run_on_ray(
                 task=task,
-                engine=engine,
+                engine=engine if isinstance(engine, str) else None,  # _ray_plan refused objects
                 model=job.model,
                 settings=settings,
                 source=Path(source),

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from .._config import ENVIRONMENT, env
 from .._errors import ConfigurationError, MissingExtraError, StructkitError
 from .._progress import Progress
+from .._settings import Settings
 from .._task import Task, get_task
 from ..adapters._ids import IdSet, id_digest
 from ..adapters._record import Record
@@ -133,7 +134,7 @@ class _EngineWorker:
     """One actor of the pool: one engine, started on its first block, kept for the job."""
 
     def __init__(
-        self, task: str | Task[Any], engine: str | None, model: Any, settings: dict[str, Any]
+        self, task: str | Task[Any], engine: str | None, model: Any, settings: Settings
     ) -> None:
         self._job = _Job(
             task=get_task(task) if isinstance(task, str) else task,
@@ -199,7 +200,7 @@ def run_on_ray(
     task: str | Task[Any],
     engine: str | None,
     model: Any,
-    settings: dict[str, Any],
+    settings: Settings,
     source: Path,
     skip: set[Path],
     id_column: str | None,

@@ -30,6 +30,7 @@ from typing import Any
 from .._engine import Completion, Engine, EngineWrapper, GenerationRequest
 from .._errors import ConfigurationError, DatasetError
 from .._runner import Outcome, run_task
+from .._settings import PARSERS, Settings
 from .._task import Task, get_task
 from ._metrics import (
     ACCURACY_METRICS,
@@ -54,32 +55,6 @@ __all__ = [
     "setting_label",
 ]
 
-_BOOL = {"true": True, "on": True, "yes": True, "1": True}
-_BOOL |= {"false": False, "off": False, "no": False, "0": False}
-
-
-def _optional(convert: Callable[[str], Any]) -> Callable[[str], Any]:
-    return lambda text: None if text.lower() in ("none", "null", "default") else convert(text)
-
-
-def _boolean(text: str) -> bool:
-    if text.lower() not in _BOOL:
-        raise ValueError(f"not a boolean: {text!r}")
-    return _BOOL[text.lower()]
-
-
-#: RunOptions a setting may override, with how to read each from text (``parse_setting``).
-SETTING_KEYS: dict[str, Callable[[str], Any]] = {
-    "format": _optional(str),
-    "grounding": _boolean,
-    "samples": int,
-    "max_attempts": int,
-    "max_tokens": _optional(int),
-    "temperature": _optional(float),
-    "thinking_budget": _optional(int),
-    "seed": int,
-    "mode": _optional(str),
-}
 #: Generic metrics, in report order (task metrics follow).
 GENERIC_METRICS = (
     "schema_valid",
@@ -170,13 +145,13 @@ def parse_setting(text: str) -> dict[str, Any]:
     for part in text.split(","):
         key, sep, raw = part.partition("=")
         key = key.strip().replace("-", "_")
-        if not sep or key not in SETTING_KEYS:
-            known = ", ".join(SETTING_KEYS)
+        if not sep or key not in PARSERS:
+            known = ", ".join(PARSERS)
             raise ConfigurationError(
                 f"bad setting {part.strip()!r}: use key=value with keys {known}"
             )
         try:
-            setting[key] = SETTING_KEYS[key](raw.strip())
+            setting[key] = PARSERS[key](raw.strip())
         except ValueError:
             raise ConfigurationError(f"bad value for {key}: {raw.strip()!r}") from None
     return setting
@@ -327,7 +302,7 @@ def _one_run(
     task: Task[Any],
     items: Sequence[DatasetItem],
     engine: Engine,
-    options: dict[str, Any],
+    settings: Settings,
     batch_size: int | None,
 ) -> RunResult:
     recorder = _Recorder(engine)
@@ -342,7 +317,7 @@ def _one_run(
                 [i.input for i in batch],
                 engine=recorder,
                 record_ids=[i.id for i in batch],
-                **options,
+                settings=settings,
             )
             seconds = time.perf_counter() - started
             wall += seconds
@@ -420,23 +395,25 @@ def evaluate(
     default = [{"mode": m} for m in chosen.modes] if chosen.modes else [{}]
     overrides = [dict(s) for s in (settings or default)]
     for setting in overrides:
-        bad = set(setting) - set(SETTING_KEYS)
+        bad = set(setting) - set(Settings.names())
         if bad:
             raise ConfigurationError(
-                f"settings may not set {sorted(bad)}; allowed: {list(SETTING_KEYS)}"
+                f"settings may not set {sorted(bad)}; allowed: {list(Settings.names())}"
             )
     configs: list[ConfigResult] = []
 
     def run_all(engine: Engine) -> None:
         if warmup and items:
             first = {k: v for k, v in overrides[0].items() if k != "seed"}
-            run_task(chosen, [items[0].input], engine=engine, max_attempts=1, **first)
+            warm = Settings().with_changes({**first, "max_attempts": 1})
+            run_task(chosen, [items[0].input], engine=engine, settings=warm)
         for setting in overrides:
             config = ConfigResult(engine.model_name, setting)
             configs.append(config)
             for index in range(runs):
-                options = {**setting, "seed": int(setting.get("seed", 0)) + index}
-                result = _one_run(chosen, items, engine, options, batch_size)
+                seed = int(setting.get("seed", 0)) + index
+                run_settings = Settings().with_changes({**setting, "seed": seed})
+                result = _one_run(chosen, items, engine, run_settings, batch_size)
                 config.runs.append(result)
                 if on_progress is not None:
                     valid = result.metrics["schema_valid"] or 0.0

@@ -24,11 +24,11 @@ import os
 import re
 from datetime import date
 
-from ..._ask import CHAT_MARKUP_TOKENS
 from ..._errors import ConfigurationError
 from ..._heads import Heads
 from ..._prompt import fence, render_template
 from ..._schema import output_schema
+from ..._settings import prompt_room
 from ..._task import Answers, Question, QuestionContext, Task
 from ...adapters._record import Record
 from ...adapters._render import fit_to_budget
@@ -211,13 +211,10 @@ def _oneshot_questions(record: Record, ctx: QuestionContext) -> list[Question]:
     )
     # The answer budget, kept to a quarter of the context for small-context models.
     answer_tokens = min(ONESHOT_TOKENS, ctx.profile.max_model_len // 4)
-    budget = (
-        ctx.profile.max_model_len
-        - answer_tokens
-        - ctx.profile.thinking_tokens
-        - CHAT_MARKUP_TOKENS
-        - ctx.count_tokens(empty)
-        - 16  # the fence lines around the record
+    budget = prompt_room(
+        ctx.profile,
+        answer_tokens + ctx.profile.thinking_tokens,
+        overhead=ctx.count_tokens(empty) + 16,  # 16: the fence lines around the record
     )
     pieces = fit_to_budget(
         record, budget=budget, count_tokens=ctx.count_tokens, format="text", policy="split"
