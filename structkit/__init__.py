@@ -9,8 +9,6 @@ carries the raw output, the finish reason and the number of attempts. See ``_err
 exception tree.
 """
 
-from typing import Any
-
 from . import adapters
 from ._api import (
     analyze_financials,
@@ -47,6 +45,7 @@ from ._errors import (
     UnitError,
     UnsafeInputError,
 )
+from ._lazy import lazy_attributes as _lazy_attributes
 from ._prepare import prepare_default_model
 from ._profiles import DEFAULT_MODEL, ModelProfile, profile_for, register_profile
 from ._prompt import fence, render_template
@@ -150,17 +149,14 @@ __all__ = [
 ]
 
 
-_LAZY_ENGINE_NAMES = ("LlamaCppEngine", "VLLMEngine", "ServerEngine", "StreamEvent")
-
-
-def __getattr__(name: str) -> Any:
-    # The embedded engine pulls in vLLM and torch, the server engine httpx: load them on use.
-    if name in _LAZY_ENGINE_NAMES:
-        from . import engines
-
-        return getattr(engines, name)
-    if name == "stream_task":
-        from ._stream import stream_task
-
-        return stream_task
-    raise AttributeError(f"module 'structkit' has no attribute {name!r}")
+# The embedded engine pulls in vLLM and torch, the server engine httpx: loaded on use.
+__getattr__ = _lazy_attributes(
+    __name__,
+    {
+        "LlamaCppEngine": ".engines",
+        "VLLMEngine": ".engines",
+        "ServerEngine": ".engines",
+        "StreamEvent": ".engines",
+        "stream_task": "._stream",
+    },
+)

@@ -27,11 +27,9 @@ from ._errors import (
     RecordTooLargeError,
     StructkitError,
 )
-from ._outcome import Outcome, default_record_id
+from ._outcome import Outcome, load_outcomes
 from ._settings import Resolved, prompt_room
 from ._task import Answers, Question, QuestionContext, Task
-from ._validate import validate_json
-from .adapters._load import load
 
 __all__ = ["question_context", "run_questions"]
 
@@ -75,17 +73,15 @@ def run_questions(
 ) -> list[Outcome[M]]:
     """Run a question-mode task over ``records``; one :class:`Outcome` per record, in order."""
     assert task.questions is not None and task.assemble is not None
-    profile = engine.profile
     settings = run.settings
     context = question_context(engine, mode=run.mode, grounding=settings.grounding)
-    outcomes: list[Outcome[M]] = []
+    outcomes: list[Outcome[M]] = load_outcomes(records, record_ids)
     asked: list[_Asked] = []
-    for index, source in enumerate(records):
-        rid = record_ids[index] if record_ids is not None else default_record_id(source, index)
-        outcome: Outcome[M] = Outcome(record_id=rid)
-        outcomes.append(outcome)
+    for index, outcome in enumerate(outcomes):
+        if outcome.record is None:
+            continue
+        rid = outcome.record_id
         try:
-            outcome.record = load(source, record_id=rid)
             questions = task.questions(outcome.record, context)
             mine = [_plan(q, index, rid, engine, settings.max_tokens) for q in questions]
         except InputError as exc:
@@ -95,30 +91,7 @@ def run_questions(
             raise ConfigurationError(f"task {task.name!r} asked two questions with one key")
         asked.extend(mine)
         outcome.questions = len(mine)
-
-    def validate(
-        item: Draw, text: str, finish_reason: str | None, attempt: int, record_id: str
-    ) -> tuple[Any, str | None]:
-        return validate_json(
-            text,
-            schema=item.schema,
-            finish_reason=finish_reason,
-            reasoning_model=profile.reasoning,
-            attempts=attempt,
-            record_id=record_id,
-        )
-
-    draw_until_valid(
-        asked,
-        outcomes,
-        engine=engine,
-        validate=validate,
-        samples=settings.samples,
-        max_attempts=settings.max_attempts,
-        temperature=run.temperature,
-        thinking_budget=settings.thinking_budget,
-        seed=settings.seed,
-    )
+    draw_until_valid(asked, outcomes, engine=engine, sampling=run.draws())
 
     by_record: dict[int, list[_Asked]] = {}
     for item in asked:

@@ -4,14 +4,17 @@ valid answer; failures are resampled with a new seed from the same prompt."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import BaseModel
 
 from ._engine import Engine, GenerationRequest, Message
 from ._errors import EngineRequestError, OutputError
 from ._outcome import Outcome
-from ._sampling import attempt_temperature, request_seed
+from ._sampling import Sampling, attempt_temperature, request_seed
+from ._validate import validate_answer, validate_json
 
 __all__ = ["Draw", "draw_until_valid"]
 
@@ -29,30 +32,26 @@ class Draw:
     reasoning: str | None = None
 
 
-#: Validates one completion's text for a draw: (value, reasoning) or an ``OutputError``.
-Validate = Callable[[Draw, str, "str | None", int, str], tuple[Any, "str | None"]]
-
-
 def draw_until_valid(
     draws: Sequence[Draw],
     outcomes: Sequence[Outcome[Any]],
     *,
     engine: Engine,
-    validate: Validate,
-    samples: int,
-    max_attempts: int,
-    temperature: float,
-    thinking_budget: int | None,
-    seed: int,
+    sampling: Sampling,
+    output_model: type[BaseModel] | None = None,
 ) -> None:
     """Fill each draw's ``values`` (``samples`` per attempt) or its last ``error``; count
-    attempts and tokens on the record's outcome."""
+    attempts and tokens on the record's outcome.
+
+    Each answer is validated against its draw's JSON Schema and, when ``output_model`` is
+    given, as that model (the classic path); question mode's small answers are JSON only."""
+    samples, max_attempts = sampling.samples, sampling.max_attempts
     profile = engine.profile
     pending = list(range(len(draws)))
     for attempt in range(1, max_attempts + 1):
         if not pending:
             break
-        temp = attempt_temperature(temperature, attempt=attempt, samples=samples)
+        temp = attempt_temperature(sampling.temperature, attempt=attempt, samples=samples)
         slots = [(i, k) for i in pending for k in range(samples)]
         requests = [
             GenerationRequest(
@@ -61,8 +60,8 @@ def draw_until_valid(
                 max_tokens=draws[i].budget,
                 temperature=temp,
                 top_p=profile.top_p,
-                seed=request_seed(seed, index=i, attempt=attempt, sample=k),
-                thinking_budget=thinking_budget,
+                seed=request_seed(sampling.seed, index=i, attempt=attempt, sample=k),
+                thinking_budget=sampling.thinking_budget,
             )
             for i, k in slots
         ]
@@ -80,8 +79,17 @@ def draw_until_valid(
                         attempts=attempt,
                         record_id=outcome.record_id,
                     )
-                value, reasoning = validate(
-                    draw, completion.text, completion.finish_reason, attempt, outcome.record_id
+                checks: dict[str, Any] = {
+                    "schema": draw.schema,
+                    "finish_reason": completion.finish_reason,
+                    "reasoning_model": profile.reasoning,
+                    "attempts": attempt,
+                    "record_id": outcome.record_id,
+                }
+                value, reasoning = (
+                    validate_json(completion.text, **checks)
+                    if output_model is None
+                    else validate_answer(completion.text, output_model=output_model, **checks)
                 )
                 draw.values.append(value)
                 draw.reasoning = draw.reasoning or reasoning

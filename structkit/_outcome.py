@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from ._errors import StructkitError
-from .adapters._load import is_inline_text
+from ._errors import InputError, StructkitError
+from .adapters._load import is_inline_text, load
 from .adapters._record import Record
 
-__all__ = ["Outcome", "default_record_id"]
+__all__ = ["Outcome", "default_record_id", "load_outcomes"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -59,3 +60,18 @@ def default_record_id(source: Any, index: int) -> str:
     if isinstance(source, os.PathLike) or (isinstance(source, str) and not is_inline_text(source)):
         return Path(source).name
     return f"#{index}"
+
+
+def load_outcomes(records: Sequence[Any], record_ids: Sequence[str] | None) -> list[Outcome[Any]]:
+    """One outcome per record, in order, each with its loaded record or the typed
+    :class:`~structkit.InputError` that says why it cannot be read (the others go on)."""
+    outcomes: list[Outcome[Any]] = []
+    for index, source in enumerate(records):
+        rid = record_ids[index] if record_ids is not None else default_record_id(source, index)
+        outcome: Outcome[Any] = Outcome(record_id=rid)
+        outcomes.append(outcome)
+        try:
+            outcome.record = load(source, record_id=rid)
+        except InputError as exc:
+            outcome.error = exc
+    return outcomes

@@ -18,12 +18,10 @@ from ._ask import run_questions
 from ._draw import Draw, draw_until_valid
 from ._engine import Engine
 from ._errors import ConfigurationError, InputError
-from ._outcome import Outcome, default_record_id
+from ._outcome import Outcome, load_outcomes
 from ._settings import Resolved, SettingOptions, Settings
 from ._task import Task
-from ._validate import validate_answer
 from ._vote import vote
-from .adapters._load import load
 from .adapters._render import fit_to_budget
 
 __all__ = ["Outcome", "run_task"]
@@ -68,14 +66,12 @@ def _run_classic(
     budget = run.answer_tokens
     record_budget = run.record_room(task, engine)
 
-    outcomes: list[Outcome[M]] = []
+    outcomes: list[Outcome[M]] = load_outcomes(records, record_ids)
     parts: list[Draw] = []
-    for index, source in enumerate(records):
-        rid = record_ids[index] if record_ids is not None else default_record_id(source, index)
-        outcome: Outcome[M] = Outcome(record_id=rid)
-        outcomes.append(outcome)
+    for index, outcome in enumerate(outcomes):
+        if outcome.record is None:
+            continue
         try:
-            outcome.record = load(source, record_id=rid)
             pieces = fit_to_budget(
                 outcome.record,
                 budget=record_budget,
@@ -96,30 +92,8 @@ def _run_classic(
             )
             for piece, text in pieces
         )
-
-    def validate(
-        part: Draw, text: str, finish_reason: str | None, attempt: int, record_id: str
-    ) -> tuple[Any, str | None]:
-        return validate_answer(
-            text,
-            output_model=task.output_model,
-            schema=part.schema,
-            finish_reason=finish_reason,
-            reasoning_model=profile.reasoning,
-            attempts=attempt,
-            record_id=record_id,
-        )
-
     draw_until_valid(
-        parts,
-        outcomes,
-        engine=engine,
-        validate=validate,
-        samples=settings.samples,
-        max_attempts=settings.max_attempts,
-        temperature=run.temperature,
-        thinking_budget=settings.thinking_budget,
-        seed=settings.seed,
+        parts, outcomes, engine=engine, sampling=run.draws(), output_model=task.output_model
     )
     _collect(task, outcomes, parts)
     return outcomes

@@ -6,9 +6,30 @@ server's streaming path) draws the same samples for the same options.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ._profiles import ModelProfile
 
-__all__ = ["MIN_RETRY_TEMPERATURE", "answer_budget", "attempt_temperature", "request_seed"]
+__all__ = [
+    "MIN_RETRY_TEMPERATURE",
+    "Sampling",
+    "answer_budget",
+    "attempt_temperature",
+    "request_seed",
+]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the attempts of one run draw: samples per attempt, attempts, the base temperature,
+    the thinking budget and the base seed (from ``Settings.resolve``)."""
+
+    samples: int
+    max_attempts: int
+    temperature: float
+    thinking_budget: int | None
+    seed: int
+
 
 #: Resampling at temperature 0 would redraw the same answer; retries use at least this.
 MIN_RETRY_TEMPERATURE = 0.3

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from ._errors import ConfigurationError
 from ._profiles import ModelProfile
-from ._sampling import answer_budget
+from ._sampling import Sampling, answer_budget
 from .adapters._render import FORMATS
 
 if TYPE_CHECKING:
@@ -166,6 +166,11 @@ class Resolved:
         the answer budget, the chat markup and the task's prompt around the record."""
         empty = task.prompt("", profile=self.profile)[0]["content"]
         return prompt_room(self.profile, self.answer_tokens, overhead=engine.count_tokens(empty))
+
+    def draws(self) -> Sampling:
+        """How the run's attempts draw (for ``draw_until_valid``)."""
+        s = self.settings
+        return Sampling(s.samples, s.max_attempts, self.temperature, s.thinking_budget, s.seed)
 
     def sampling(self) -> dict[str, Any]:
         """How the run samples, as its audit records it."""

@@ -4,8 +4,7 @@ Adapters never import an engine: token budgets take a ``count_tokens`` callable
 (``structkit.token_counter()`` builds one from a model's tokenizer).
 """
 
-from typing import Any
-
+from .._lazy import lazy_attributes
 from ._json import iter_jsonl, parse_json
 from ._load import KINDS, load
 from ._record import Record, Section, Value
@@ -29,12 +28,10 @@ __all__ = [
 ]
 
 # The table readers import pandas: loaded on first use, so `import structkit` stays light.
-_TABLE_NAMES = ("from_dataframe", "iter_csv_records", "read_csv", "read_markdown_table")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _TABLE_NAMES:
-        from . import _table
-
-        return getattr(_table, name)
-    raise AttributeError(f"module 'structkit.adapters' has no attribute {name!r}")
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        name: "._table"
+        for name in ("from_dataframe", "iter_csv_records", "read_csv", "read_markdown_table")
+    },
+)

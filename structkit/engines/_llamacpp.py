@@ -37,8 +37,9 @@ from typing import Any
 from .._config import default_model, env
 from .._engine import refuse_tools
 from .._errors import EngineUnavailableError, ModelNotFoundError
-from .._profiles import DEFAULT_MODEL, ModelProfile, profile_for
+from .._profiles import DEFAULT_MODEL, ModelProfile
 from ._base import Completion, GenerationRequest
+from ._embedded import EmbeddedEngine
 
 __all__ = ["LlamaCppEngine", "get_llamacpp_engine", "json_grammar", "resolve_gguf"]
 
@@ -112,7 +113,7 @@ def _default_threads() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-class LlamaCppEngine:
+class LlamaCppEngine(EmbeddedEngine):
     """An embedded llama.cpp server for one GGUF model. Start-up is lazy (about a second).
 
     Args:
@@ -133,23 +134,12 @@ class LlamaCppEngine:
         threads: int | None = None,
         context_per_slot: int | None = None,
     ):
-        self._name, self._path = resolve_gguf(model)
-        self._profile = profile or profile_for(self._name)
+        name, self._path = resolve_gguf(model)
+        super().__init__(name, profile)
         self._parallel = max(1, parallel)
         self._threads = threads or _default_threads()
         self._context = context_per_slot or self._profile.max_model_len
-        self._server: Any = None
-        self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
-        self.startup_seconds: float | None = None
-
-    @property
-    def model_name(self) -> str:
-        return self._name
-
-    @property
-    def profile(self) -> ModelProfile:
-        return self._profile
 
     @property
     def model_path(self) -> Path:
@@ -158,10 +148,7 @@ class LlamaCppEngine:
     @property
     def server(self) -> Any:
         """The underlying ``xllamacpp.Server`` (started on first access)."""
-        with self._lock:
-            if self._server is None:
-                self._server = self._start()
-            return self._server
+        return self._started()
 
     def _start(self) -> Any:
         # OpenMP threads that spin while waiting starve each other on a busy small host (1 token/s
@@ -252,8 +239,8 @@ class LlamaCppEngine:
 
     def close(self) -> None:
         """Stop the server and free its memory (a later ``generate`` starts it again)."""
+        server = self._take_backend()
         with self._lock:
-            server, self._server = self._server, None
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)

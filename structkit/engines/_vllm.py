@@ -22,7 +22,8 @@ from .._config import default_model, env
 from .._engine import Completion, GenerationRequest, refuse_tools
 from .._errors import EngineUnavailableError, ModelNotFoundError
 from .._prepare import prepare_default_model
-from .._profiles import DEFAULT_MODEL, ModelProfile, profile_for
+from .._profiles import DEFAULT_MODEL, ModelProfile
+from ._embedded import EmbeddedEngine
 
 __all__ = ["VLLMEngine", "cpu_dtype", "cpu_flags", "get_engine", "resolve_model"]
 
@@ -96,7 +97,7 @@ def _on_cpu() -> bool:
     return bool(current_platform.is_cpu())
 
 
-class VLLMEngine:
+class VLLMEngine(EmbeddedEngine):
     """An embedded vLLM engine for one model. Start-up is lazy: the first ``generate`` pays it.
 
     Args:
@@ -118,33 +119,19 @@ class VLLMEngine:
         structured_outputs_backend: str = "xgrammar",
         **llm_kwargs: Any,
     ):
-        self._name, self._source = resolve_model(model)
-        self._profile = profile or profile_for(self._name)
+        name, self._source = resolve_model(model)
+        super().__init__(name, profile)
         self._kv_cache_gib = kv_cache_gib
         self._prefix_caching = enable_prefix_caching
         self._backend = structured_outputs_backend
         self._llm_kwargs = llm_kwargs
-        self._llm: Any = None
         self._tokenizer: Any = None
-        self._lock = threading.Lock()
-        self.startup_seconds: float | None = None
         self._on_cpu = _on_cpu()
-
-    @property
-    def model_name(self) -> str:
-        return self._name
-
-    @property
-    def profile(self) -> ModelProfile:
-        return self._profile
 
     @property
     def llm(self) -> Any:
         """The underlying ``vllm.LLM`` (started on first access)."""
-        with self._lock:
-            if self._llm is None:
-                self._llm = self._start()
-            return self._llm
+        return self._started()
 
     def _engine_args(self) -> dict[str, Any]:
         on_cpu = self._on_cpu
@@ -282,8 +269,7 @@ class VLLMEngine:
 
     def close(self) -> None:
         """Shut the engine down and free its memory (a later ``generate`` starts it again)."""
-        with self._lock:
-            llm, self._llm = self._llm, None
+        llm = self._take_backend()
         if llm is not None:
             core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
             shutdown = getattr(core, "shutdown", None)

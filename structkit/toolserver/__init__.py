@@ -5,7 +5,7 @@ Needs FastAPI, uvicorn and the ``mcp`` SDK (``pip install 'structkit[serve]'``; 
 extra brings them with vLLM). Imported only by these commands, never by ``import structkit``.
 """
 
-from typing import Any
+from .._lazy import lazy_attributes
 
 __all__ = [
     "API_KEY_ENV",
@@ -29,30 +29,25 @@ __all__ = [
 
 # Loaded on first use: the CLI imports ``toolserver._cli`` to build its parser, and that must not
 # pull in FastAPI, uvicorn and the MCP SDK (nor fail where the ``serve`` extra is missing).
-_LAZY = {
-    "API_KEY_ENV": "_security",
-    "ErrorBody": "_answers",
-    "Exposure": "_security",
-    "PathPolicy": "_security",
-    "RecordInput": "_service",
-    "ToolOptions": "_service",
-    "ToolService": "_service",
-    "VIA_ENV": "_client",
-    "answer_model": "_answers",
-    "create_app": "_http",
-    "create_mcp_server": "_mcp",
-    "is_loopback": "_security",
-    "mcp_http_app": "_mcp",
-    "run_via": "_client",
-    "serve_http": "_run",
-    "serve_mcp": "_run",
-    "tool_name": "_answers",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module 'structkit.toolserver' has no attribute {name!r}")
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "API_KEY_ENV": "._security",
+        "ErrorBody": "._answers",
+        "Exposure": "._security",
+        "PathPolicy": "._security",
+        "RecordInput": "._service",
+        "ToolOptions": "._service",
+        "ToolService": "._service",
+        "VIA_ENV": "._client",
+        "answer_model": "._answers",
+        "create_app": "._http",
+        "create_mcp_server": "._mcp",
+        "is_loopback": "._security",
+        "mcp_http_app": "._mcp",
+        "run_via": "._client",
+        "serve_http": "._run",
+        "serve_mcp": "._run",
+        "tool_name": "._answers",
+    },
+)

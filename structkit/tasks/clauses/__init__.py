@@ -6,27 +6,19 @@ spans (:mod:`._rank`), what code reads from structure (:mod:`._values`), the mod
 about candidates (:mod:`._modes`) and the learned heads (:mod:`._head`).
 """
 
-from ._task import (
+from ._models import (
     CLAUSE_TYPES,
-    CLAUSES,
     DATE_TYPES,
     MAX_CLAUSES,
     MAX_SPAN,
-    MODES,
     SINGLE_VALUED_TYPES,
     Clause,
     ClauseExtraction,
     ClauseType,
-    SquashedText,
-    candidate_spans,
-    clauses_task,
-    grounded_schema,
-    locate_span,
-    merge_clauses,
-    normalize_date,
-    postprocess,
-    squash,
 )
+from ._spans import SquashedText, candidate_spans, grounded_schema, locate_span, squash
+from ._task import CLAUSES, MODES, clauses_task, merge_clauses, postprocess
+from ._values import normalize_date
 
 __all__ = [
     "CLAUSES",

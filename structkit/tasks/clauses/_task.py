@@ -35,40 +35,16 @@ from ...adapters._render import fit_to_budget
 from . import _modes as modes
 from ._head import HEAD_KINDS, ClauseHead, shipped_head_dir
 from ._models import (
-    CLAUSE_TYPES,
     DATE_TYPES,
-    MAX_CLAUSES,
-    MAX_SPAN,
     NAME_TYPES,
     SINGLE_VALUED_TYPES,
     Clause,
     ClauseExtraction,
-    ClauseType,
 )
-from ._spans import SquashedText, candidate_spans, grounded_schema, locate_span, squash
+from ._spans import SquashedText, grounded_schema, locate_span, squash
 from ._values import normalize_date
 
-__all__ = [
-    "CLAUSES",
-    "CLAUSE_TYPES",
-    "DATE_TYPES",
-    "MAX_CLAUSES",
-    "MAX_SPAN",
-    "MODES",
-    "SINGLE_VALUED_TYPES",
-    "Clause",
-    "ClauseExtraction",
-    "ClauseType",
-    "SquashedText",
-    "candidate_spans",
-    "clauses_task",
-    "grounded_schema",
-    "locate_span",
-    "merge_clauses",
-    "normalize_date",
-    "postprocess",
-    "squash",
-]
+__all__ = ["CLAUSES", "MODES", "clauses_task", "merge_clauses", "postprocess"]
 
 # --- dates -------------------------------------------------------------------------------------
 

@@ -4,16 +4,8 @@ The task (:mod:`._task`), its output models (:mod:`._models`) and the learned or
 candidates (:mod:`._head`). Findings, scores and candidates are :mod:`structkit.clinical`'s.
 """
 
-from ._task import (
-    DIAGNOSIS,
-    MODES,
-    Diagnosis,
-    DifferentialItem,
-    analyse,
-    baseline_ranking,
-    diagnosis_task,
-    urgent_findings,
-)
+from ._models import Diagnosis, DifferentialItem
+from ._task import DIAGNOSIS, MODES, analyse, baseline_ranking, diagnosis_task, urgent_findings
 
 __all__ = [
     "DIAGNOSIS",

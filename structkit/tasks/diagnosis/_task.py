@@ -17,11 +17,11 @@ sum to 1.
 
 Modes (one vocabulary across tasks):
 
-- ``model`` (default): the model orders code's candidates, listed in code's order.
-- ``tuned``: the model orders them listed in the order of the head trained on gold
-  (:mod:`._diagnosis_head`, ``structkit tune diagnosis``); those it does not name follow in the
-  head's order.
-- ``learned``: the head's order, no model call (the learned baseline the model must beat).
+- ``learned`` (default): the order of the head trained on gold (:mod:`._head`,
+  ``structkit tune diagnosis``), no model call: measured, it beats the model's order.
+- ``model``: the model orders code's candidates, listed in code's order.
+- ``tuned``: the model orders them listed in the head's order; those it does not name follow
+  in the head's order.
 - ``baseline``: the candidates ranked by code-only evidence weight, no model call.
 
 With fewer than two candidates nothing is asked, and code's order is the answer.
@@ -48,8 +48,6 @@ from ._models import Diagnosis, DifferentialItem
 __all__ = [
     "DIAGNOSIS",
     "MODES",
-    "Diagnosis",
-    "DifferentialItem",
     "analyse",
     "baseline_ranking",
     "diagnosis_task",

@@ -6,23 +6,24 @@ The task (:mod:`._task`), its output models (:mod:`._models`), statement tables
 the questions for open metrics (:mod:`._questions`).
 """
 
-from ._task import (
-    FINANCIALS,
-    MAX_CELL_ALTERNATIVES,
+from ._analysis import NotAStatementError
+from ._identities import check_table
+from ._models import (
     METRICS,
     Financials,
     Flag,
     Growth,
     LineItem,
     Metric,
-    NotAStatementError,
     PeriodCashFlow,
     PeriodRatios,
-    check_table,
+)
+from ._statement import parse_amount, period_sort_key
+from ._task import (
+    FINANCIALS,
+    MAX_CELL_ALTERNATIVES,
     combine_statements,
     grounded_financials_schema,
-    parse_amount,
-    period_sort_key,
     verify_financials,
 )
 

@@ -40,7 +40,6 @@ from ..._errors import ConfigurationError
 from ..._task import Task
 from ...adapters._record import Record, Section
 from ._analysis import (
-    NotAStatementError,
     _chronological,
     _growth,
     _ratios,
@@ -52,21 +51,15 @@ from ._identities import (
     _block_flags,
     _check_identities,
     _table_values,
-    check_table,
 )
 from ._models import (
     MAX_LABEL_CHARS,
     MAX_LINE_ITEMS,
     MAX_PERIOD_CHARS,
     MAX_VALUE_CHARS,
-    METRICS,
     Financials,
     Flag,
-    Growth,
     LineItem,
-    Metric,
-    PeriodCashFlow,
-    PeriodRatios,
 )
 from ._questions import assemble_financials, financial_questions
 from ._statement import (
@@ -78,26 +71,13 @@ from ._statement import (
     _Table,
     _units,
     parse_amount,
-    period_sort_key,
 )
 
 __all__ = [
     "FINANCIALS",
     "MAX_CELL_ALTERNATIVES",
-    "METRICS",
-    "Financials",
-    "Flag",
-    "Growth",
-    "LineItem",
-    "Metric",
-    "NotAStatementError",
-    "PeriodCashFlow",
-    "PeriodRatios",
-    "check_table",
     "combine_statements",
     "grounded_financials_schema",
-    "parse_amount",
-    "period_sort_key",
     "verify_financials",
 ]
 
