@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 import urllib.request
 from collections.abc import Sequence
@@ -40,6 +39,7 @@ from .._errors import EngineUnavailableError, ModelNotFoundError
 from .._profiles import DEFAULT_MODEL, ModelProfile
 from ._base import Completion, GenerationRequest
 from ._embedded import EmbeddedEngine
+from ._shared import shared_engine
 
 __all__ = ["LlamaCppEngine", "get_llamacpp_engine", "json_grammar", "resolve_gguf"]
 
@@ -270,20 +270,7 @@ def _completion(response: Any, wall: float) -> Completion:
     )
 
 
-_ENGINE: LlamaCppEngine | None = None
-_ENGINE_KEY: tuple[str, str] | None = None
-_ENGINE_LOCK = threading.Lock()
-
-
 def get_llamacpp_engine(model: str | os.PathLike[str] | None = None) -> LlamaCppEngine:
     """The process-wide llama.cpp engine for ``model``, created on first use and then reused."""
-    global _ENGINE, _ENGINE_KEY
     name, path = resolve_gguf(model)
-    key = (name, str(path))
-    with _ENGINE_LOCK:
-        if _ENGINE is None or key != _ENGINE_KEY:
-            if _ENGINE is not None:
-                _ENGINE.close()
-            _ENGINE = LlamaCppEngine(model)
-            _ENGINE_KEY = key
-        return _ENGINE
+    return shared_engine("llama.cpp", (name, str(path)), lambda: LlamaCppEngine(model))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from .._errors import EngineUnavailableError, ModelNotFoundError
 from .._prepare import prepare_default_model
 from .._profiles import DEFAULT_MODEL, ModelProfile
 from ._embedded import EmbeddedEngine
+from ._shared import shared_engine
 
 __all__ = ["VLLMEngine", "cpu_dtype", "cpu_flags", "get_engine", "resolve_model"]
 
@@ -302,23 +302,10 @@ def _completion(output: Any) -> Completion:
     )
 
 
-_ENGINE: VLLMEngine | None = None
-_ENGINE_KEY: tuple[str, ...] | None = None
-_ENGINE_LOCK = threading.Lock()
-
-
 def get_engine(model: str | os.PathLike[str] | None = None) -> VLLMEngine:
     """The process-wide embedded engine for ``model``, created on first use and then reused.
 
     One ``vllm.LLM`` per process: asking for a different model replaces the current one.
     """
-    global _ENGINE, _ENGINE_KEY
     name, source = resolve_model(model)
-    key = (name, source)
-    with _ENGINE_LOCK:
-        if _ENGINE is None or key != _ENGINE_KEY:
-            if _ENGINE is not None:
-                _ENGINE.close()
-            _ENGINE = VLLMEngine(model)
-            _ENGINE_KEY = key
-        return _ENGINE
+    return shared_engine("vllm", (name, source), lambda: VLLMEngine(model))
