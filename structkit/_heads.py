@@ -10,10 +10,11 @@ another base model is an :class:`~structkit.AdapterError` naming it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -31,11 +32,23 @@ __all__ = [
     "file_sha256",
     "fitted_tfidf",
     "host",
+    "lines_sha256",
     "read_head",
     "write_head",
 ]
 
 MANIFEST = "manifest.json"
+
+
+def lines_sha256(lines: Iterable[str]) -> str:
+    """The sha256 of text lines, each ended by a newline: a training set's fingerprint in a
+    manifest (one line per document, in a fixed order)."""
+    digest = hashlib.sha256()
+    for line in lines:
+        digest.update(f"{line}\n".encode())
+    return digest.hexdigest()
+
+
 WEIGHTS = "head.safetensors"
 
 

@@ -9,35 +9,33 @@ request as :class:`~._server_stream.StreamEvent` values. The wire format lives i
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
 from .._config import env
-from .._engine import Completion, GenerationRequest, ToolCall
-from .._errors import ConfigurationError, EngineUnavailableError, ModelNotFoundError
+from .._engine import Completion, GenerationRequest
+from .._errors import ConfigurationError, EngineUnavailableError
 from .._profiles import ModelProfile, profile_for
 from ._server_retry import _Retry
 from ._server_seeds import SeedPolicy
-from ._server_stream import StreamEvent, _sse_data, _StreamState
+from ._server_stream import StreamEvent, _StreamState, stream_chunks
 from ._server_wire import (
-    _ERROR_CHARS,
-    _PROBE_SCHEMA,
-    PROBE_SCHEMA_NAME,
+    ServerInfo,
     _classify,
     _Failure,
-    _schema_name,
     _transport_failure,
-    assemble_text,
+    chat_body,
+    completion_of,
     probe_answer_ok,
+    probe_body,
+    served_model,
 )
 
 __all__ = ["ServerEngine", "ServerInfo"]
@@ -47,21 +45,6 @@ log = logging.getLogger("structkit")
 T = TypeVar("T")
 
 _TOKEN_CACHE_SIZE = 512
-
-
-@dataclass(frozen=True)
-class ServerInfo:
-    """What :meth:`ServerEngine.health_check` found out about the server."""
-
-    url: str
-    model: str
-    models: tuple[str, ...]
-    max_model_len: int | None
-    thinking_budget: bool | None
-    """Whether ``thinking_token_budget`` is accepted (``None``: not a reasoning model)."""
-    seeds: bool = True
-    """Whether requests carry their own seed (see :mod:`structkit.engines._server_seeds`)."""
-    seeds_reason: str = ""
 
 
 class ServerEngine:
@@ -196,18 +179,7 @@ class ServerEngine:
         """
         info = self._resolve(refresh=True)
         reasoning = self.profile.reasoning
-        payload: dict[str, Any] = {
-            "model": info.model,
-            "messages": [{"role": "user", "content": 'Answer with {"ok": true}.'}],
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {"name": PROBE_SCHEMA_NAME, "schema": _PROBE_SCHEMA},
-            },
-            "max_tokens": 16,
-            "temperature": 0.0,
-        }
-        if reasoning and self._thinking_ok is not False:
-            payload["thinking_token_budget"] = 4
+        payload = probe_body(info.model, thinking=reasoning and self._thinking_ok is not False)
         try:
             body, _ = self._post_json("/v1/chat/completions", payload)
         except _Failure as failure:
@@ -264,23 +236,7 @@ class ServerEngine:
                 f"no server answers at {self.url} ({failure}; retried for up to "
                 f"{self.retry_window:.0f} s)"
             ) from None
-        cards = [c for c in body.get("data") or [] if isinstance(c, dict) and "id" in c]
-        ids = tuple(str(c["id"]) for c in cards)
-        if self._model is None:
-            if not ids:
-                raise EngineUnavailableError(f"server at {self.url} lists no models")
-            if len(ids) > 1:
-                raise ModelNotFoundError(
-                    f"server at {self.url} serves several models ({', '.join(ids)}); choose "
-                    "one with model= or STRUCTKIT_SERVER_MODEL"
-                )
-            self._model = ids[0]
-        if self._model not in ids:
-            raise ModelNotFoundError(
-                f"model {self._model!r} is not served at {self.url}; it serves: "
-                f"{', '.join(ids) or 'nothing'}"
-            )
-        card = cards[ids.index(self._model)]
+        self._model, ids, card = served_model(body, url=self.url, wanted=self._model)
         limit = card.get("max_model_len")
         max_len = int(limit) if isinstance(limit, int) else None
         if self._given_profile is None:
@@ -326,44 +282,14 @@ class ServerEngine:
 
     def payload(self, request: GenerationRequest, *, stream: bool = False) -> dict[str, Any]:
         """The ``/v1/chat/completions`` body for one request (public for benchmarks)."""
-        body: dict[str, Any] = {
-            "model": self.model_name,
-            "messages": [dict(m) for m in request.messages],
-            "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
-            "top_p": request.top_p,
-        }
-        if request.seed is not None and self.sends_seeds:
-            body["seed"] = request.seed
-        # The model's sampling defaults, as the embedded engines apply them (vLLM takes
-        # ``repetition_penalty`` as an extra sampling parameter).
-        if self.profile.repetition_penalty != 1.0:
-            body["repetition_penalty"] = self.profile.repetition_penalty
-        if self.profile.frequency_penalty:
-            body["frequency_penalty"] = self.profile.frequency_penalty
-        if request.tools:
-            body["tools"] = request.tools
-            if request.tool_choice is not None:
-                body["tool_choice"] = request.tool_choice
-        if request.json_schema is not None:
-            body["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": _schema_name(request.json_schema),
-                    "schema": request.json_schema,
-                    "strict": True,
-                },
-            }
-        if (
-            request.thinking_budget is not None
-            and self.profile.reasoning
-            and self._thinking_ok is not False
-        ):
-            body["thinking_token_budget"] = request.thinking_budget
-        if stream:
-            body["stream"] = True
-            body["stream_options"] = {"include_usage": True}
-        return body
+        return chat_body(
+            request,
+            model=self.model_name,
+            profile=self.profile,
+            seed=self.sends_seeds,
+            thinking=self._thinking_ok is not False,
+            stream=stream,
+        )
 
     def _complete(self, request: GenerationRequest) -> Completion:
         started = time.monotonic()
@@ -373,21 +299,11 @@ class ServerEngine:
             return Completion(text="", finish_reason=None, error=str(failure))
         except Exception as exc:  # never lose the other requests of the batch
             return Completion(text="", finish_reason=None, error=f"{type(exc).__name__}: {exc}")
-        choice = body["choices"][0]
-        message = choice.get("message") or {}
-        reasoning = message.get("reasoning")
-        if reasoning is None:
-            reasoning = message.get("reasoning_content")
-        usage = body.get("usage") or {}
-        return Completion(
-            text=assemble_text(
-                reasoning, message.get("content"), reasoning_model=self.profile.reasoning
-            ),
-            finish_reason=choice.get("finish_reason"),
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            metrics={"latency_s": time.monotonic() - started, "retries": float(retries)},
-            tool_calls=_tool_calls(message),
+        return completion_of(
+            body,
+            reasoning_model=self.profile.reasoning,
+            latency_s=time.monotonic() - started,
+            retries=retries,
         )
 
     def _post_json(self, path: str, payload: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -577,41 +493,4 @@ class ServerEngine:
         url = self.url + "/v1/chat/completions"
         if "seed" in payload and not self.sends_seeds:
             del payload["seed"]  # switched off after an engine death (auto)
-        with self._client.stream("POST", url, json=payload) as response:
-            if response.status_code != 200:
-                response.read()
-                raise _classify(response)
-            for data in _sse_data(response.iter_lines()):
-                if data == "[DONE]":
-                    break
-                try:
-                    chunk = json.loads(data)
-                except ValueError:
-                    raise _Failure("the stream sent invalid JSON", kind="fatal") from None
-                if not isinstance(chunk, dict):
-                    continue
-                if "error" in chunk:
-                    error = chunk["error"] or {}
-                    code = error.get("code") if isinstance(error, dict) else None
-                    kind: Literal["outage", "fatal"] = "outage" if code in (502, 503) else "fatal"
-                    raise _Failure(f"stream error: {str(error)[:_ERROR_CHARS]}", kind=kind)
-                for event in state.feed(chunk):
-                    state.emitted = True
-                    yield event
-        if state.finish_reason is None:
-            raise _Failure("the stream ended before the answer was finished", kind="outage")
-        if state.finish_reason == "abort":
-            raise _Failure("request aborted (server shutting down)", kind="outage")
-
-
-def _tool_calls(message: dict[str, Any]) -> list[ToolCall]:
-    """The OpenAI ``tool_calls`` of an answer (functions only), as :class:`ToolCall`."""
-    calls = []
-    for call in message.get("tool_calls") or []:
-        function = call.get("function") or {}
-        if call.get("type", "function") == "function" and function.get("name"):
-            arguments = function.get("arguments")
-            if not isinstance(arguments, str):
-                arguments = json.dumps(arguments)
-            calls.append(ToolCall(str(call.get("id", "")), str(function["name"]), arguments))
-    return calls
+        yield from stream_chunks(self._client, url, payload, state)

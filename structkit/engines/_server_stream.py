@@ -7,16 +7,18 @@ while streaming is :func:`structkit.stream_task` (the runner's own pipeline, obs
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any, Literal, NamedTuple
 
+import httpx
 from pydantic import BaseModel
 
 from .._engine import Completion
-from ._server_wire import assemble_text
+from ._server_wire import _ERROR_CHARS, _classify, _Failure, assemble_text
 
-__all__ = ["StreamEvent"]
+__all__ = ["StreamEvent", "stream_chunks"]
 
 
 class StreamEvent(NamedTuple):
@@ -76,3 +78,35 @@ def _sse_data(lines: Iterator[str]) -> Iterator[str]:
             buffer.append(line[5:].removeprefix(" "))
     if buffer:
         yield "\n".join(buffer)
+
+
+def stream_chunks(
+    client: httpx.Client, url: str, payload: dict[str, Any], state: _StreamState
+) -> Iterator[StreamEvent]:
+    """POST one streaming chat request and yield its text deltas, fed through ``state``; a
+    failure is a ``_Failure`` of the kind the retry policy reads (outage or fatal)."""
+    with client.stream("POST", url, json=payload) as response:
+        if response.status_code != 200:
+            response.read()
+            raise _classify(response)
+        for data in _sse_data(response.iter_lines()):
+            if data == "[DONE]":
+                break
+            try:
+                chunk = json.loads(data)
+            except ValueError:
+                raise _Failure("the stream sent invalid JSON", kind="fatal") from None
+            if not isinstance(chunk, dict):
+                continue
+            if "error" in chunk:
+                error = chunk["error"] or {}
+                code = error.get("code") if isinstance(error, dict) else None
+                kind: Literal["outage", "fatal"] = "outage" if code in (502, 503) else "fatal"
+                raise _Failure(f"stream error: {str(error)[:_ERROR_CHARS]}", kind=kind)
+            for event in state.feed(chunk):
+                state.emitted = True
+                yield event
+    if state.finish_reason is None:
+        raise _Failure("the stream ended before the answer was finished", kind="outage")
+    if state.finish_reason == "abort":
+        raise _Failure("request aborted (server shutting down)", kind="outage")

@@ -19,7 +19,6 @@ code's baseline, the learned head and the tuned head are written to the manifest
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sys
 import time
@@ -31,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import ConfigurationError, DatasetError
-from .._heads import host, write_head
+from .._heads import host, lines_sha256, write_head
 from .._version import __version__
 from ..tasks.clauses import _head as head_mod
 from ..tasks.clauses import _modes as modes
@@ -292,10 +291,8 @@ class TuneReport:
 
 
 def _data_sha256(contracts: list[Contract]) -> str:
-    digest = hashlib.sha256()
-    for c in sorted(contracts, key=lambda c: c.name):
-        digest.update(f"{c.name}\t{c.sha256}\t{sum(c.labels)}\n".encode())
-    return digest.hexdigest()
+    ordered = sorted(contracts, key=lambda c: c.name)
+    return lines_sha256(f"{c.name}\t{c.sha256}\t{sum(c.labels)}" for c in ordered)
 
 
 def tune_clauses(

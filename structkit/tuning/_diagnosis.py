@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import ConfigurationError, DatasetError, InputError
-from .._heads import host, write_head
+from .._heads import host, lines_sha256, write_head
 from .._version import __version__
 from ..adapters import load
 from ..clinical.candidates import Candidate
@@ -214,10 +214,8 @@ def _head_orders(head: head_mod.DiagnosisHead, records: list[_Record]) -> list[l
 
 
 def _data_sha256(records: list[_Record]) -> str:
-    digest = hashlib.sha256()
-    for r in sorted(records, key=lambda r: r.id):
-        digest.update(f"{r.id}\t{r.sha256}\t{','.join(r.gold)}\n".encode())
-    return digest.hexdigest()
+    ordered = sorted(records, key=lambda r: r.id)
+    return lines_sha256(f"{r.id}\t{r.sha256}\t{','.join(r.gold)}" for r in ordered)
 
 
 def tune_diagnosis(
