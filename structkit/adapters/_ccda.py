@@ -7,6 +7,17 @@ from collections.abc import Iterator
 
 from lxml import etree
 
+from ._ccda_codes import (
+    CODE_SYSTEMS,
+    DETAIL_WORDS,
+    NULL_FLAVORS,
+    PLANNED_MOODS,
+    ROLES,
+    SECTION_KINDS,
+    STATEMENT_KINDS,
+    TYPE_CODES,
+    WRAPPER_CODES,
+)
 from ._record import Record, Section, Value
 from ._xml_safe import _elements, _local, _own_text, _Paths, _squeeze
 
@@ -17,79 +28,6 @@ _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 _NARRATIVE_LIMIT = 1000
 _NESTED_LIMIT = 3
 
-# Names for code systems that documents often give by OID only.
-_CODE_SYSTEMS = {
-    "2.16.840.1.113883.6.1": "LOINC",
-    "2.16.840.1.113883.6.96": "SNOMED CT",
-    "2.16.840.1.113883.6.88": "RxNorm",
-    "2.16.840.1.113883.6.90": "ICD-10-CM",
-    "2.16.840.1.113883.6.103": "ICD-9-CM",
-    "2.16.840.1.113883.6.104": "ICD-9-CM procedures",
-    "2.16.840.1.113883.6.4": "ICD-10-PCS",
-    "2.16.840.1.113883.6.12": "CPT",
-    "2.16.840.1.113883.6.69": "NDC",
-    "2.16.840.1.113883.12.292": "CVX",
-    "2.16.840.1.113883.3.26.1.1": "NCI Thesaurus",
-    "2.16.840.1.113883.5.1": "HL7 AdministrativeGender",
-    "2.16.840.1.113883.5.4": "HL7 ActCode",
-    "2.16.840.1.113883.5.83": "HL7 ObservationInterpretation",
-}
-
-# Section LOINC code -> the word that names each entry of the section.
-_SECTION_KINDS = {
-    "48765-2": "Allergy",
-    "10160-0": "Medication",
-    "11450-4": "Problem",
-    "11348-0": "Problem",
-    "47519-4": "Procedure",
-    "30954-2": "Result",
-    "29762-2": "Social history",
-    "8716-3": "Vital sign",
-    "11369-6": "Immunization",
-    "46240-8": "Encounter",
-    "18776-5": "Plan",
-    "47420-5": "Functional status",
-    "10157-6": "Family history",
-    "46264-8": "Medical equipment",
-    "42348-3": "Advance directive",
-    "48768-6": "Payer",
-}
-_STATEMENT_KINDS = {
-    "observation": "Observation",
-    "substanceAdministration": "Medication",
-    "supply": "Supply",
-    "procedure": "Procedure",
-    "encounter": "Encounter",
-    "act": "Act",
-    "organizer": "Entry",
-}
-# Observation codes that only say what sort of observation it is ("Problem", "Diagnosis",
-# "ASSERTION"): the observation's value is then the finding itself.
-_TYPE_CODES = frozenset(
-    {
-        "ASSERTION",
-        "75326-9", "75325-1", "29308-4", "75323-6", "75324-4", "75321-0", "75322-8", "75315-2",
-        "55607006", "404684003", "282291009", "64572001", "418799008", "409586006", "248536006",
-        "373930000",
-    }
-)  # fmt: skip
-# Acts that only wrap the real entries ("concern" acts around problems and allergies).
-_WRAPPER_CODES = frozenset({"CONC", "48765-2"})
-_PLANNED_MOODS = frozenset({"INT", "RQO", "PRMS", "PRP", "APT", "ARQ"})
-_ROLES = {"MFST": "reaction", "RSON": "reason", "CAUS": "cause"}
-# Short words for the codes of common nested observations.
-_DETAIL_WORDS = {"SEV": "severity", "33999-4": "clinical status", "445518008": "age at onset"}
-_NULL_FLAVORS = {
-    "NI": "no information",
-    "NA": "not applicable",
-    "UNK": "unknown",
-    "ASKU": "asked but unknown",
-    "NAV": "temporarily unavailable",
-    "NASK": "not asked",
-    "MSK": "masked",
-    "OTH": "other",
-    "NP": "not present",
-}
 # Narrative elements that start a new line, and table cells.
 _BLOCKS = frozenset(
     {"paragraph", "tr", "item", "br", "caption", "list", "table", "thead", "tbody", "tfoot"}
@@ -108,12 +46,12 @@ def _v3_all(element: etree._Element, path: str) -> list[etree._Element]:
 def _code_only(code: etree._Element) -> str:
     """``codeSystemName code`` (the OID only when it is a known system: a bare OID is noise)."""
     value = code.get("code") or ""
-    system = code.get("codeSystemName") or _CODE_SYSTEMS.get(code.get("codeSystem") or "", "")
+    system = code.get("codeSystemName") or CODE_SYSTEMS.get(code.get("codeSystem") or "", "")
     return f"{system} {value}".strip() if value else ""
 
 
 def _null_text(flavor: str) -> str:
-    return f"no value ({_NULL_FLAVORS.get(flavor, flavor)})"
+    return f"no value ({NULL_FLAVORS.get(flavor, flavor)})"
 
 
 def _narrative(element: etree._Element) -> str:
@@ -191,7 +129,7 @@ def _qualifiers(stmt: etree._Element) -> str:
     words = []
     if stmt.get("negationInd") == "true":
         words.append("negated")
-    if stmt.get("moodCode") in _PLANNED_MOODS:
+    if stmt.get("moodCode") in PLANNED_MOODS:
         words.append("planned")
     return f" ({', '.join(words)})" if words else ""
 
@@ -214,7 +152,7 @@ def _statements(parent: etree._Element, path: str) -> Iterator[etree._Element]:
     """Clinical statements (observation, act, ...) held by the ``path`` children of parent."""
     for holder in _v3_all(parent, path):
         for child in _elements(holder):
-            if _local(child.tag) in _STATEMENT_KINDS:
+            if _local(child.tag) in STATEMENT_KINDS:
                 yield child
 
 
@@ -306,7 +244,7 @@ class _Entries:
         code = _v3(stmt, "v3:code")
         if _local(stmt.tag) == "organizer":
             return self.organizer(stmt, kind)
-        if _local(stmt.tag) == "act" and code is not None and code.get("code") in _WRAPPER_CODES:
+        if _local(stmt.tag) == "act" and code is not None and code.get("code") in WRAPPER_CODES:
             return self.wrapper(stmt, kind)
         item = self.main(stmt, kind)
         if item is not None:
@@ -329,7 +267,7 @@ class _Entries:
             for value in values:  # an allergy's value is its type ("Drug allergy")
                 self.add(f"{item}, type", self.value_text(value), value)
             return item
-        if values and (code is None or code.get("code") in _TYPE_CODES or not self.name(code)):
+        if values and (code is None or code.get("code") in TYPE_CODES or not self.name(code)):
             # A problem or finding: the code only says "Problem"; the value is the finding.
             first = values[0]
             name = self.name(first) if first.get("code") else self.value_text(first)
@@ -378,19 +316,19 @@ class _Entries:
         if level > _NESTED_LIMIT:
             return
         for relationship in _v3_all(stmt, "v3:entryRelationship"):
-            role = _ROLES.get(relationship.get("typeCode") or "")
+            role = ROLES.get(relationship.get("typeCode") or "")
             for child in _elements(relationship):
-                if _local(child.tag) in _STATEMENT_KINDS:
+                if _local(child.tag) in STATEMENT_KINDS:
                     self.nested_item(child, item, role, level)
 
     def nested_item(self, child: etree._Element, item: str, role: str | None, level: int) -> None:
         code = _v3(child, "v3:code")
         values = _v3_all(child, "v3:value")
         subject = _subject(child)
-        if code is None or code.get("code") in _TYPE_CODES or not self.name(code):
+        if code is None or code.get("code") in TYPE_CODES or not self.name(code):
             word = role or "detail"
         else:
-            word = role or _DETAIL_WORDS.get(code.get("code") or "") or self.name(code)
+            word = role or DETAIL_WORDS.get(code.get("code") or "") or self.name(code)
         key = f"{item}, {word}{_qualifiers(child)}"
         if subject is not None:
             self.add(key, self.concept(subject), subject)
@@ -459,7 +397,7 @@ def _ccda_header(root: etree._Element, paths: _Paths) -> Section:
 
 def _section_kind(section: etree._Element) -> str | None:
     code = _v3(section, "v3:code")
-    return _SECTION_KINDS.get(code.get("code") or "") if code is not None else None
+    return SECTION_KINDS.get(code.get("code") or "") if code is not None else None
 
 
 def _section_title(section: etree._Element, index: int) -> str:
@@ -485,7 +423,7 @@ def _ccda_sections(
     section_kind = _section_kind(section)
     for entry in _v3_all(section, "v3:entry"):
         for stmt in _elements(entry):
-            kind = section_kind or _STATEMENT_KINDS.get(_local(stmt.tag))
+            kind = section_kind or STATEMENT_KINDS.get(_local(stmt.tag))
             if kind is not None:
                 entries.statement(stmt, kind)
     if text is not None:
