@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from structkit.adapters._record import Record, Section
+from structkit.adapters import Record, Section
 from structkit.adapters._table import cell_pointer, parse_pointer
 
 

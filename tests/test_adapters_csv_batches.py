@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 
 from structkit import ConfigurationError, RecordParseError, UnsafeInputError
-from structkit.adapters._record import Record
-from structkit.adapters._table import iter_csv_records
+from structkit.adapters import Record, iter_csv_records
 
 from .table_helpers import as_grid, cell, write
 

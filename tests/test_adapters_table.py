@@ -13,17 +13,18 @@ import pandas as pd
 import pytest
 
 from structkit import ConfigurationError, InputError, RecordParseError, UnsafeInputError
-from structkit.adapters._record import Record, Section, Value
-from structkit.adapters._render import FORMATS, render
-from structkit.adapters._table import (
-    cell_pointer,
+from structkit.adapters import (
+    FORMATS,
+    Record,
+    Section,
+    Value,
     from_dataframe,
     iter_csv_records,
-    parse_pointer,
     read_csv,
     read_markdown_table,
-    to_dataframe,
+    render,
 )
+from structkit.adapters._table import cell_pointer, parse_pointer, to_dataframe
 
 from .table_helpers import as_grid, assert_pointers_lead_back, cell, write
 

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 import structkit
-from structkit import FakeEngine, Settings, run_batch
+from structkit import FakeEngine, Settings, get_task, run_batch
 from structkit._audit import run_audit, schema_sha256, template_sha256, weights_sha256
-from structkit._task import get_task
 from structkit.cli import main
 
 from .schema_answers import respond

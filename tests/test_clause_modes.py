@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 import structkit
-from structkit._errors import ConfigurationError
+from structkit import ConfigurationError
 from structkit._runner import run_task
 from structkit.adapters import load
-from structkit.engines._base import GenerationRequest
+from structkit.engines import GenerationRequest
 from structkit.tasks.clauses import (
     CLAUSE_TYPES,
     CLAUSES,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from structkit._errors import ConfigurationError
+from structkit import ConfigurationError
 from structkit.adapters import load
 from structkit.clinical.findings import extract_findings
 from structkit.clinical.units import UnitError, convert

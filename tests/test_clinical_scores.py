@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from structkit._errors import ConfigurationError
+from structkit import ConfigurationError
 from structkit.adapters import load
 from structkit.clinical.findings import extract_findings, measurements_of
 from structkit.clinical.scores import (

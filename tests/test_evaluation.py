@@ -18,10 +18,9 @@ from typing import Any
 import pytest
 
 import structkit
-from structkit._errors import ConfigurationError, DatasetError
-from structkit._runner import Outcome
+from structkit import ConfigurationError, DatasetError, Outcome
 from structkit.adapters import load, render
-from structkit.engines._base import Completion, GenerationRequest
+from structkit.engines import Completion, GenerationRequest
 from structkit.evaluation import (
     ACCURACY_METRICS,
     DatasetItem,

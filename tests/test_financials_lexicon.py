@@ -6,14 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from structkit.adapters import load
-from structkit.adapters._table import read_markdown_table
-from structkit.tasks.financials._analysis import (
-    NotAStatementError,
-    analyze,
-    code_items,
-    refuse_non_statement,
-)
+from structkit.adapters import load, read_markdown_table
+from structkit.tasks.financials import NotAStatementError
+from structkit.tasks.financials._analysis import analyze, code_items, refuse_non_statement
 from structkit.tasks.financials._lexicon import map_rows
 from structkit.tasks.financials._statement import _index
 

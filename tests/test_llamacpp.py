@@ -16,8 +16,8 @@ from structkit import (
     ModelNotFoundError,
     TruncatedOutputError,
 )
-from structkit.engines import GenerationRequest
-from structkit.engines._llamacpp import LlamaCppEngine, json_grammar, resolve_gguf
+from structkit.engines import GenerationRequest, LlamaCppEngine
+from structkit.engines._llamacpp import json_grammar, resolve_gguf
 from structkit.engines._select import choose_engine
 
 from .conftest import EXAMPLES

@@ -1,8 +1,8 @@
 import pytest
 
 import structkit
-from structkit import Task, TemplateError
-from structkit._prompt import builtin_template_dir, fence, render_template
+from structkit import Task, TemplateError, fence, render_template
+from structkit._prompt import builtin_template_dir
 from structkit.adapters import load, render
 
 

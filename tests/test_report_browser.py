@@ -23,7 +23,7 @@ from lxml import html as lxml_html
 
 import structkit
 from structkit.adapters import load, render
-from structkit.engines._base import GenerationRequest
+from structkit.engines import GenerationRequest
 from structkit.evaluation import Evaluation, evaluate, load_dataset, write_report
 from structkit.evaluation._report import PALETTE
 

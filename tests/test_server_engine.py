@@ -26,16 +26,10 @@ from structkit import (
     OutputParseError,
     ThinkingBudgetError,
     TruncatedOutputError,
+    stream_task,
 )
-from structkit._stream import stream_task
-from structkit.engines import Engine
-from structkit.engines._server import (
-    PROBE_SCHEMA_NAME,
-    ServerEngine,
-    StreamEvent,
-    assemble_text,
-    engine_from_env,
-)
+from structkit.engines import Engine, ServerEngine, StreamEvent, engine_from_env
+from structkit.engines._server import PROBE_SCHEMA_NAME, assemble_text
 
 from . import legacy_diagnosis as legacy
 from .conftest import answer_text

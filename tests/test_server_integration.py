@@ -28,7 +28,7 @@ import pytest
 import structkit
 import structkit.cli
 from structkit import EngineRequestError, OutputError, stream_task
-from structkit.engines._server import ServerEngine
+from structkit.engines import ServerEngine
 from structkit.engines._server_seeds import host_has_gpu
 from structkit.tasks.clauses import clauses_task
 

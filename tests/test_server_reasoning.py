@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from structkit import OutputError, stream_task
-from structkit.engines._server import ServerEngine
+from structkit.engines import ServerEngine
 
 from . import legacy_diagnosis as legacy
 from .conftest import EXAMPLES

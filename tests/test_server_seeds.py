@@ -17,8 +17,7 @@ import httpx
 import pytest
 
 from structkit import ConfigurationError, GenerationRequest
-from structkit.engines import _server_seeds
-from structkit.engines._server import ServerEngine
+from structkit.engines import ServerEngine, _server_seeds
 from structkit.engines._server_seeds import decide_seeds, host_has_gpu, is_loopback, seed_setting
 
 LOCAL = "http://127.0.0.1:8000"

@@ -17,9 +17,9 @@ from jsonschema import Draft202012Validator
 import structkit
 from structkit._runner import run_task
 from structkit._schema import output_schema, unbounded_paths
-from structkit.adapters._record import Record, Section
+from structkit.adapters import Record, Section
 from structkit.adapters._text import parse_text
-from structkit.engines._base import GenerationRequest
+from structkit.engines import GenerationRequest
 from structkit.evaluation.cuad import GoldSpan, load_gold, parse_span_list, score, spans_match
 from structkit.tasks.clauses import (
     CLAUSE_TYPES,

@@ -13,8 +13,7 @@ from jsonschema import Draft202012Validator
 from structkit import FakeEngine, OutputValidationError
 from structkit._runner import run_task
 from structkit._schema import output_schema, unbounded_paths
-from structkit.adapters import Record, Section, Value, load, render
-from structkit.adapters._table import read_markdown_table
+from structkit.adapters import Record, Section, Value, load, read_markdown_table, render
 from structkit.tasks.financials import (
     METRICS,
     Financials,
