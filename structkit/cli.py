@@ -52,31 +52,20 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="sampling temperature (default: the model's profile)",
     )
-    parser.add_argument(
-        "--attempts",
-        dest="max_attempts",
-        type=int,
-        default=_DEFAULTS.max_attempts,
-        help="samples drawn before giving up on an invalid answer "
-        f"(default {_DEFAULTS.max_attempts})",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=_DEFAULTS.seed,
-        help=f"base random seed (default {_DEFAULTS.seed})",
-    )
+    for flag, name, meaning in (
+        ("--attempts", "max_attempts", "samples drawn before giving up on an invalid answer"),
+        ("--seed", "seed", "base random seed"),
+        ("--samples", "samples", "samples per record, voted per field (self-consistency)"),
+    ):
+        default = getattr(_DEFAULTS, name)
+        parser.add_argument(
+            flag, dest=name, type=int, default=default, help=f"{meaning} (default {default})"
+        )
     parser.add_argument(
         "--format",
         default=_DEFAULTS.format,
         choices=FORMATS,
         help="how the record is rendered in the prompt (default: the task's)",
-    )
-    parser.add_argument(
-        "--samples",
-        type=int,
-        default=_DEFAULTS.samples,
-        help=f"samples per record, voted per field (self-consistency; default {_DEFAULTS.samples})",
     )
     parser.add_argument(
         "--no-grounding",

@@ -375,23 +375,23 @@ def _ccda_header(root: etree._Element, paths: _Paths) -> Section:
     """Document facts and the patient's gender and birth time; never names, ids, addresses."""
     entries = _Entries(paths, {})
     # entries.add skips an empty text, so an element without a value adds nothing.
-    title = _v3(root, "v3:title")
-    if title is not None:
-        entries.add("Title", _squeeze(_own_text(title)), title)
-    code = _v3(root, "v3:code")
-    if code is not None:
-        entries.add("Document type", entries.concept(code), code)
-    time = _v3(root, "v3:effectiveTime")
-    if time is not None:
-        entries.add("Effective time", time.get("value") or "", time, "value")
     patient = _v3(root, "v3:recordTarget/v3:patientRole/v3:patient")
-    if patient is not None:
-        gender = _v3(patient, "v3:administrativeGenderCode")
-        if gender is not None:
-            entries.add("Gender", entries.concept(gender), gender)
-        birth = _v3(patient, "v3:birthTime")
-        if birth is not None:
-            entries.add("Birth time", birth.get("value") or "", birth, "value")
+    for scope, path, label, read in (
+        (root, "v3:title", "Title", "text"),
+        (root, "v3:code", "Document type", "concept"),
+        (root, "v3:effectiveTime", "Effective time", "value"),
+        (patient, "v3:administrativeGenderCode", "Gender", "concept"),
+        (patient, "v3:birthTime", "Birth time", "value"),
+    ):
+        element = None if scope is None else _v3(scope, path)
+        if element is None:
+            continue
+        if read == "value":
+            entries.add(label, element.get("value") or "", element, "value")
+        elif read == "concept":
+            entries.add(label, entries.concept(element), element)
+        else:
+            entries.add(label, _squeeze(_own_text(element)), element)
     return Section(title="Document", values=entries.values)
 
 

@@ -278,20 +278,11 @@ def _news2(vitals: dict[str, Measurement], date: str, context: VitalContext) -> 
                 scale_2=context.scale_2,
             ),
         )
-    tally.stated(
-        "air_or_oxygen",
-        context.on_oxygen,
-        context.oxygen_pointer,
-        yes=("oxygen", 2),
-        no=("air", 0),
-    )
-    tally.stated(
-        "consciousness",
-        context.alert,
-        context.alert_pointer,
-        yes=("alert", 0),
-        no=("CVPU", 3),
-    )
+    for parameter, stated, pointer, yes, no in (
+        ("air_or_oxygen", context.on_oxygen, context.oxygen_pointer, ("oxygen", 2), ("air", 0)),
+        ("consciousness", context.alert, context.alert_pointer, ("alert", 0), ("CVPU", 3)),
+    ):
+        tally.stated(parameter, stated, pointer, yes=yes, no=no)
     total = tally.total
     band = (
         "high"

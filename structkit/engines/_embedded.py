@@ -12,21 +12,15 @@ from typing import Any
 
 from .._profiles import ModelProfile, profile_for
 
-__all__ = ["EmbeddedEngine"]
+__all__ = ["EmbeddedEngine", "NamedEngine"]
 
 
-class EmbeddedEngine:
-    """Base of the embedded engines: ``model_name``, ``profile`` and the lazily started backend.
-
-    Subclasses implement ``_start`` (return the running backend) and may override ``_stop``.
-    """
+class NamedEngine:
+    """An engine's ``model_name`` and ``profile`` (looked up from the name when not given)."""
 
     def __init__(self, name: str, profile: ModelProfile | None) -> None:
         self._name = name
         self._profile = profile or profile_for(name)
-        self._backend: Any = None
-        self._lock = threading.Lock()
-        self.startup_seconds: float | None = None
 
     @property
     def model_name(self) -> str:
@@ -36,12 +30,25 @@ class EmbeddedEngine:
     def profile(self) -> ModelProfile:
         return self._profile
 
+
+class EmbeddedEngine(NamedEngine):
+    """Base of the embedded engines: a named engine whose backend starts on first use.
+
+    Subclasses implement ``_start`` (return the running backend).
+    """
+
+    def __init__(self, name: str, profile: ModelProfile | None) -> None:
+        super().__init__(name, profile)
+        self._running: Any = None
+        self._lock = threading.Lock()
+        self.startup_seconds: float | None = None
+
     def _started(self) -> Any:
         """The backend, started now if it is not running."""
         with self._lock:
-            if self._backend is None:
-                self._backend = self._start()
-            return self._backend
+            if self._running is None:
+                self._running = self._start()
+            return self._running
 
     def _start(self) -> Any:
         raise NotImplementedError
@@ -49,5 +56,5 @@ class EmbeddedEngine:
     def _take_backend(self) -> Any:
         """Detach the running backend (None when none runs), for ``close`` to free."""
         with self._lock:
-            backend, self._backend = self._backend, None
+            backend, self._running = self._running, None
         return backend

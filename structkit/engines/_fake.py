@@ -15,14 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from .._engine import Completion, GenerationRequest
-from .._profiles import ModelProfile, profile_for
+from .._profiles import ModelProfile
+from ._embedded import NamedEngine
 
 __all__ = ["FakeEngine"]
 
 Responder = Callable[[GenerationRequest], "str | Completion"]
 
 
-class FakeEngine:
+class FakeEngine(NamedEngine):
     """Engine that answers with a user-supplied function and records every request."""
 
     def __init__(
@@ -32,19 +33,10 @@ class FakeEngine:
         model_name: str = "fake-model",
         profile: ModelProfile | None = None,
     ):
+        super().__init__(model_name, profile)
         self._responder = responder
-        self._model_name = model_name
-        self._profile = profile or profile_for(model_name)
         self.calls: list[list[GenerationRequest]] = []
         """Each ``generate`` call's requests, so tests can assert batching and prompts."""
-
-    @property
-    def model_name(self) -> str:
-        return self._model_name
-
-    @property
-    def profile(self) -> ModelProfile:
-        return self._profile
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
         self.calls.append(list(requests))

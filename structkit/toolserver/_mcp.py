@@ -18,14 +18,7 @@ from pydantic import Field, ValidationError
 from .._errors import StructkitError
 from .._task import get_task
 from ..adapters._source import MAX_BYTES
-from ._answers import (
-    answer_model,
-    answer_of,
-    answer_schema,
-    error_body,
-    task_description,
-    tool_name,
-)
+from . import _answers as answers
 from ._security import Exposure, is_loopback
 from ._service import RecordInput, RecordKind, ToolOptions, ToolService
 
@@ -72,10 +65,10 @@ def _tool_function(service: ToolService, task: str) -> Callable[..., Awaitable[A
             raise ToolError(_error_text(exc)) from None
         if outcome.error is not None:
             raise ToolError(_error_text(outcome.error))
-        return answer_of(task, outcome)
+        return answers.answer_of(task, outcome)
 
-    call.__name__ = tool_name(task)
-    call.__doc__ = task_description(get_task(task))
+    call.__name__ = answers.tool_name(task)
+    call.__doc__ = answers.task_description(get_task(task))
     parameters = [
         inspect.Parameter(
             name,
@@ -86,13 +79,13 @@ def _tool_function(service: ToolService, task: str) -> Callable[..., Awaitable[A
         for name, kind, default, description in _RECORD_PARAMETERS
     ]
     call.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        parameters, return_annotation=answer_model(task)
+        parameters, return_annotation=answers.answer_model(task)
     )
     return call
 
 
 def _error_text(exc: BaseException) -> str:
-    body = error_body(exc)  # the message names the record already
+    body = answers.error_body(exc)  # the message names the record already
     return f"{body.type}: {body.message}"
 
 
@@ -108,13 +101,13 @@ def create_mcp_server(service: ToolService) -> Any:
     for task in service.tasks():
         tool = Tool.from_function(
             _tool_function(service, task),
-            name=tool_name(task),
-            description=task_description(get_task(task)),
+            name=answers.tool_name(task),
+            description=answers.task_description(get_task(task)),
             annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
             structured_output=True,
         )
         # Advertise every field a client gets (the derived schema leaves out code's fields).
-        tool.fn_metadata.output_schema = answer_schema(task)
+        tool.fn_metadata.output_schema = answers.answer_schema(task)
         tools.append(tool)
     return MCPServer(
         "structkit",

@@ -290,11 +290,6 @@ class TuneReport:
         )
 
 
-def _data_sha256(contracts: list[Contract]) -> str:
-    ordered = sorted(contracts, key=lambda c: c.name)
-    return lines_sha256(f"{c.name}\t{c.sha256}\t{sum(c.labels)}" for c in ordered)
-
-
 def tune_clauses(
     data: str | Path,
     *,
@@ -372,7 +367,10 @@ def tune_clauses(
             out_dir / f"clauses-{kind}",
             result,
             data=source,
-            data_sha256=_data_sha256(train_set + val_set),
+            data_sha256=lines_sha256(
+                f"{c.name}\t{c.sha256}\t{sum(c.labels)}"
+                for c in sorted(train_set + val_set, key=lambda c: c.name)
+            ),
             split=split,
             train_set=train_set,
             val_set=val_set,

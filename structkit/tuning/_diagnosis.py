@@ -213,11 +213,6 @@ def _head_orders(head: head_mod.DiagnosisHead, records: list[_Record]) -> list[l
     return orders
 
 
-def _data_sha256(records: list[_Record]) -> str:
-    ordered = sorted(records, key=lambda r: r.id)
-    return lines_sha256(f"{r.id}\t{r.sha256}\t{','.join(r.gold)}" for r in ordered)
-
-
 def tune_diagnosis(
     data: str | Path,
     *,
@@ -276,7 +271,10 @@ def tune_diagnosis(
         },
         "training_data": {
             "source": source.name,
-            "sha256": _data_sha256(records),
+            "sha256": lines_sha256(
+                f"{r.id}\t{r.sha256}\t{','.join(r.gold)}"
+                for r in sorted(records, key=lambda r: r.id)
+            ),
             "train_records": sorted(r.id for r in train),
             "validation_records": sorted(r.id for r in val),
             "left_out": left_out,

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from .._patterns import compiled
+
 __all__ = [
     "CUES",
     "HEADINGS",
@@ -79,9 +81,8 @@ QUERIES: dict[str, str] = {
 RANKED_TYPES: tuple[str, ...] = tuple(QUERIES)
 
 #: Phrases (regular expressions) a clause of the category nearly always contains.
-CUES: dict[str, re.Pattern[str]] = {
-    name: re.compile(pattern, re.IGNORECASE)
-    for name, pattern in {
+CUES: dict[str, re.Pattern[str]] = compiled(
+    {
         "Effective Date": r"\beffective\b|\bcommence",
         "Expiration Date": r"\b(?:term|expir\w*|until)\b",
         "Renewal Term": r"\brenew|\bextend|\bextension",
@@ -101,13 +102,12 @@ CUES: dict[str, re.Pattern[str]] = {
         "Uncapped Liability": r"\bliab\w*|\bdamages\b",
         "Warranty Duration": r"\bwarrant\w*",
         "Insurance": r"\binsur\w*",
-    }.items()
-}
+    }
+)
 
 #: Section headings naming a category (a regular expression on the heading's words).
-HEADINGS: dict[str, re.Pattern[str]] = {
-    name: re.compile(pattern, re.IGNORECASE)
-    for name, pattern in {
+HEADINGS: dict[str, re.Pattern[str]] = compiled(
+    {
         "Effective Date": r"\beffective date\b|\bterm\b",
         "Expiration Date": r"\bterm\b",
         "Renewal Term": r"\bterm\b|\brenewal\b",
@@ -125,8 +125,8 @@ HEADINGS: dict[str, re.Pattern[str]] = {
         "Uncapped Liability": r"\blimitation of liability\b|\bliability\b|\bindemn",
         "Warranty Duration": r"\bwarrant",
         "Insurance": r"\binsurance\b",
-    }.items()
-}
+    }
+)
 
 #: Score added for a matching heading, and subtracted when no cue phrase occurs in the span.
 HEADING_BOOST = 3.0

@@ -18,6 +18,7 @@ from typing import Any
 from ..._prompt import fence, render_template
 from ..._task import Answers, Question, QuestionContext
 from ...adapters._record import Record
+from .._patterns import compiled
 from ._analysis import (
     analyze,
     code_items,
@@ -56,9 +57,8 @@ MEANINGS: dict[str, str] = {
 # A row can only be a missing metric if its label says something like it: the candidates of a
 # question are the unplaced rows whose label has one of these stems (few options, and no
 # question at all when no row could be it).
-_STEMS: dict[str, re.Pattern[str]] = {
-    metric: re.compile(pattern, re.IGNORECASE)
-    for metric, pattern in {
+_STEMS: dict[str, re.Pattern[str]] = compiled(
+    {
         "revenue": r"revenue|sales|turnover",
         "operating_income": r"operat",
         "net_income": r"income|profit|earnings|loss",
@@ -69,8 +69,8 @@ _STEMS: dict[str, re.Pattern[str]] = {
         "investing_cash_flow": r"invest",
         "financing_cash_flow": r"financ",
         "capital_expenditures": r"property|equipment|plant|capital|fixed asset",
-    }.items()
-}
+    }
+)
 
 
 @dataclass
