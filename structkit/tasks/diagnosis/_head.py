@@ -29,7 +29,7 @@ from ..._heads import fitted_tfidf, read_head
 from ...clinical.candidates import Candidate
 
 if TYPE_CHECKING:
-    from ._task import Analysis
+    from ._models import Analysis
 
 __all__ = [
     "CODE_FEATURES",

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from ...clinical.candidates import Candidate
 from ...clinical.findings import Findings
 from ...clinical.scores import RuleFlag, Score
 
-__all__ = ["Diagnosis", "DifferentialItem"]
+__all__ = ["Analysis", "Diagnosis", "DifferentialItem"]
 
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=160)]
 # Fields filled by code, never decoded, are kept out of the JSON Schema (SkipJsonSchema): the
@@ -90,3 +92,19 @@ class Diagnosis(BaseModel):
         if any(a < b for a, b in itertools.pairwise(likelihoods)):
             raise ValueError("likelihoods must not increase down the differential")
         return self
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything code computes for one record before (or instead of) asking the model."""
+
+    findings: Findings
+    scores: list[Score]
+    rule_flags: list[RuleFlag]
+    candidates: list[Candidate]
+
+    @property
+    def asks(self) -> bool:
+        """Whether the model is asked: ordering needs two or more candidates (none means
+        insufficient information, one is its own order; code decides both)."""
+        return len(self.candidates) >= 2

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..._heads import Heads
@@ -39,11 +38,11 @@ from ..._prompt import fence, render_template
 from ..._task import Answers, Question, QuestionContext, Task
 from ...adapters._record import Record
 from ...clinical.candidates import Candidate, candidates_for
-from ...clinical.findings import Findings, Measurement, extract_findings
+from ...clinical.findings import Measurement, extract_findings
 from ...clinical.icd10cm import related, title_of
-from ...clinical.scores import RuleFlag, Score, compute_scores, read_context, rule_red_flags
+from ...clinical.scores import compute_scores, read_context, rule_red_flags
 from ._head import DiagnosisHead, shipped_head_dir
-from ._models import Diagnosis, DifferentialItem
+from ._models import Analysis, Diagnosis, DifferentialItem
 
 __all__ = [
     "DIAGNOSIS",
@@ -61,22 +60,6 @@ MODES = ("learned", "model", "tuned", "baseline")
 _HEAD_OF_MODE = {"learned": "learned", "tuned": "learned"}
 _MAX_CANDIDATES = 12
 _QUESTION = "rank"
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """Everything code computes for one record before (or instead of) asking the model."""
-
-    findings: Findings
-    scores: list[Score]
-    rule_flags: list[RuleFlag]
-    candidates: list[Candidate]
-
-    @property
-    def asks(self) -> bool:
-        """Whether the model is asked: ordering needs two or more candidates (none means
-        insufficient information, one is its own order; code decides both)."""
-        return len(self.candidates) >= 2
 
 
 def _label(m: Measurement) -> str:
