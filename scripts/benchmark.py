@@ -49,11 +49,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def _classic_task() -> Any:
     """The overhead sections measure the classic path (one whole-record prompt per record, the
     answer constrained to a Pydantic model): structkit.diagnose now asks a small question instead,
-    so they run the test suite's copy of the old free-text diagnosis task."""
-    sys.path.insert(0, str(ROOT))
-    from tests import legacy_diagnosis
+    so they run the old free-text diagnosis task, kept in ``structkit.testing``."""
+    from structkit.testing import freeform_diagnosis
 
-    return legacy_diagnosis.DIAGNOSIS
+    return freeform_diagnosis.DIAGNOSIS
 
 
 SECTIONS = ("overhead", "batching", "batchsize", "constrained", "tokens", "prefix", "engines")

@@ -19,20 +19,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # tests.ray_probe: the small question task Ray's workers import
 
 from bench_engines import fmt_mean_std, host_line  # noqa: E402  (scripts/ is on the path)
 
 from structkit.batch import run_batch  # noqa: E402
 from structkit.engines._llamacpp import LlamaCppEngine  # noqa: E402
-from tests.ray_probe import PROBE, write_patients  # noqa: E402
+from structkit.testing import PROBE, write_probe_records  # noqa: E402
 
 
 def one_job(
@@ -97,7 +95,7 @@ def main() -> None:
     server = None
     if any("server" in c for c in configs):
         import structkit
-        from tests.vllm_server import VLLMServer
+        from structkit.testing import VLLMServer
 
         server = VLLMServer(
             Path(structkit.prepare_default_model()),
@@ -108,7 +106,7 @@ def main() -> None:
     rates: dict[str, list[float]] = {config: [] for config in configs}
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "patients.jsonl"
-        write_patients(source, args.records)
+        write_probe_records(source, args.records)
         for round_ in range(args.rounds):
             for config in configs:
                 rate = one_job(

@@ -22,14 +22,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # for tests/vllm_server.py, the launcher the integration tests use
 
 from bench_engines import fmt_mean_std, host_line  # noqa: E402  (scripts/ is on the path)
 
@@ -86,7 +84,7 @@ def run_embedded(batch: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
 def run_server(batch: list[dict[str, Any]], rounds: int, concurrency: int) -> dict[str, Any]:
     import structkit
     from structkit.engines._server import ServerEngine
-    from tests.vllm_server import VLLMServer
+    from structkit.testing import VLLMServer
 
     log = Path(tempfile.mkdtemp(prefix="structkit-bench-")) / "server.log"
     server = VLLMServer(structkit.prepare_default_model(), name="smollm2", log=log)

@@ -1,6 +1,7 @@
 """The earlier design of the financials task, kept for comparison tests: the model maps every
 row of the statement in one big answer (structkit's task now places rows in code and asks only
-about open metrics). Not part of the package, as ``legacy_diagnosis`` is not."""
+about open metrics). Not part of the package (the classic diagnosis task is, in
+``structkit.testing.freeform_diagnosis``)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ class Loopback:
     def __init__(self, app: Any) -> None:
         import uvicorn
 
-        from .vllm_server import free_port
+        from structkit.testing import free_port
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

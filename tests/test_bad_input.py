@@ -16,8 +16,7 @@ import structkit
 from structkit import FakeEngine, StructkitError
 from structkit.adapters import load
 from structkit.evaluation import evaluate
-
-from . import legacy_diagnosis as legacy
+from structkit.testing import freeform_diagnosis as legacy
 
 SECRET = "Jane-SECRET-Doe"
 

@@ -20,8 +20,8 @@ from structkit import BatchSummary, Completion, FakeEngine, GenerationRequest, _
 from structkit.adapters._ids import IdSet
 from structkit.batch import neutralize_formulas, read_results
 from structkit.cli import main
+from structkit.testing import freeform_diagnosis  # noqa: F401  (registers the classic task the batch tests run)
 
-from . import legacy_diagnosis  # noqa: F401  (registers the classic task the batch tests run)
 from .conftest import ROOT, valid_diagnosis
 
 SECRET = "Zebulon-Quartermaine"  # record content that must never reach progress output
@@ -391,7 +391,7 @@ def test_dry_run_counts_tokens_without_the_engine(tmp_path):
 _MEASURE = """
 import json, resource, sys, time
 from structkit import run_batch
-import tests.legacy_diagnosis  # registers the classic task
+import structkit.testing.freeform_diagnosis  # registers the classic task
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
 summary = run_batch("diagnosis_freeform", sys.argv[1], sys.argv[2], id_column="pid", dry_run=True,

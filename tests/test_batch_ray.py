@@ -23,9 +23,9 @@ import pytest
 
 from structkit import ConfigurationError, MissingExtraError
 from structkit.batch import run_batch
+from structkit.testing import PROBE, write_probe_records
 
 from .conftest import ROOT
-from .ray_probe import PROBE, write_patients
 
 ray = pytest.importorskip("ray")  # the `ray` extra; scripts/setup.sh --test installs it
 psutil = pytest.importorskip("psutil")  # a dependency of ray
@@ -57,7 +57,7 @@ def _without_audit(line: dict[str, Any]) -> dict[str, Any]:
 
 def test_ray_lines_match_local_and_resume_skips_done_ids(cluster: Any, tmp_path: Path) -> None:
     source = tmp_path / "patients.jsonl"
-    write_patients(source, 30, broken=True)
+    write_probe_records(source, 30, broken=True)
     local, remote = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
     options: dict[str, Any] = {"id_column": "id", "batch_size": 4, "progress": False}
     options["mode"] = "baseline"  # the code-only mode: this test is about the executor
@@ -125,7 +125,7 @@ def test_ray_reads_csv_parquet_and_folders_like_local(cluster: Any, tmp_path: Pa
 
 def test_ray_refuses_what_it_cannot_run(tmp_path: Path) -> None:
     source = tmp_path / "p.jsonl"
-    write_patients(source, 2)
+    write_probe_records(source, 2)
     out = tmp_path / "out.jsonl"
     with pytest.raises(ConfigurationError, match="unknown executor"):
         run_batch(PROBE, source, out, executor="spark")
@@ -156,7 +156,7 @@ def test_ray_job_with_an_actor_killed_midway_loses_and_repeats_nothing(
     cluster: Any, tmp_path: Path
 ) -> None:
     source = tmp_path / "patients.jsonl"
-    ids = write_patients(source, 200)
+    ids = write_probe_records(source, 200)
     out = tmp_path / "out.jsonl"
     result: dict[str, Any] = {}
 
@@ -214,7 +214,7 @@ def test_ray_is_imported_only_when_a_job_runs_on_it() -> None:
 
 def test_a_missing_ray_is_a_typed_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = tmp_path / "p.jsonl"
-    write_patients(source, 2)
+    write_probe_records(source, 2)
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
     with pytest.raises(MissingExtraError, match=r"structkit\[ray\]"):
         run_batch(PROBE, source, tmp_path / "out.jsonl", executor="ray")

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from structkit.evaluation import evaluate, load_dataset, write_report
+from structkit.testing import freeform_diagnosis as legacy
 
-from . import legacy_diagnosis as legacy
 from .conftest import ROOT
 
 pytestmark = pytest.mark.engine

@@ -50,8 +50,8 @@ from structkit.tasks.clauses import MAX_CLAUSES, Clause, ClauseExtraction
 from structkit.tasks.financials import check_table, parse_amount
 from structkit.tasks.financials._questions import MEANINGS
 from structkit.tasks.financials._statement import _index
+from structkit.testing import freeform_diagnosis as legacy
 
-from . import legacy_diagnosis as legacy
 from .conftest import valid_diagnosis
 from .legacy_financials import FINANCIALS_MAPPING
 

@@ -143,6 +143,8 @@ PUBLIC_PACKAGES = (
     "structkit.review",
     "structkit.toolserver",
     "structkit.tasks",
+    "structkit.testing",
+    "structkit.testing.freeform_diagnosis",
     "structkit.tuning",
 )
 

@@ -13,8 +13,7 @@ import pytest
 import structkit
 from structkit import ConfigurationError, RecordTooLargeError
 from structkit.adapters import Record, Section, Value, fit_to_budget, render
-
-from . import legacy_diagnosis as legacy
+from structkit.testing import freeform_diagnosis as legacy
 
 
 def table_record(rows: int) -> Record:

@@ -26,8 +26,7 @@ from structkit.adapters import load, render
 from structkit.engines import GenerationRequest
 from structkit.evaluation import Evaluation, evaluate, load_dataset, write_report
 from structkit.evaluation._report import PALETTE
-
-from . import legacy_diagnosis as legacy
+from structkit.testing import freeform_diagnosis as legacy
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

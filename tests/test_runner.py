@@ -2,8 +2,8 @@ import pytest
 
 import structkit
 from structkit import Completion, FakeEngine, OutputValidationError, TruncatedOutputError
+from structkit.testing import freeform_diagnosis as legacy
 
-from . import legacy_diagnosis as legacy
 from .conftest import answer_text
 
 

@@ -30,8 +30,8 @@ from structkit import (
 )
 from structkit.engines import Engine, ServerEngine, StreamEvent, engine_from_env
 from structkit.engines._server import PROBE_SCHEMA_NAME, assemble_text
+from structkit.testing import freeform_diagnosis as legacy
 
-from . import legacy_diagnosis as legacy
 from .conftest import answer_text
 
 R1 = "deepseek-r1-distill-qwen-1.5b"  # a name that selects the reasoning profile

@@ -31,9 +31,9 @@ from structkit import EngineRequestError, OutputError, stream_task
 from structkit.engines import ServerEngine
 from structkit.engines._server_seeds import host_has_gpu
 from structkit.tasks.clauses import clauses_task
+from structkit.testing import VLLMServer
 
 from .conftest import EXAMPLES, FIXTURES, ROOT
-from .vllm_server import VLLMServer
 
 pytestmark = [pytest.mark.engine, pytest.mark.server]
 

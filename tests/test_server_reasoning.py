@@ -18,10 +18,10 @@ import pytest
 
 from structkit import OutputError, stream_task
 from structkit.engines import ServerEngine
+from structkit.testing import VLLMServer
+from structkit.testing import freeform_diagnosis as legacy
 
-from . import legacy_diagnosis as legacy
 from .conftest import EXAMPLES
-from .vllm_server import VLLMServer
 
 pytestmark = [pytest.mark.engine, pytest.mark.server, pytest.mark.reasoning_server]
 

@@ -155,7 +155,8 @@ def test_the_openapi_document_validates_and_names_each_tool(client: TestClient) 
 def test_two_tasks_whose_answer_models_share_a_name_get_distinct_schemas() -> None:
     from openapi_spec_validator import validate
 
-    from . import legacy_diagnosis  # registers diagnosis_freeform, whose model is a "Diagnosis"
+    # registers diagnosis_freeform, whose output model is a "Diagnosis" too
+    from structkit.testing import freeform_diagnosis as legacy_diagnosis
 
     service = _service()
     with TestClient(create_app(service, Exposure.checked(host="127.0.0.1", port=0))) as c:
@@ -444,7 +445,7 @@ def live_server() -> Iterator[str]:
     """The app on a real loopback socket (uvicorn in a thread)."""
     import uvicorn
 
-    from .vllm_server import free_port
+    from structkit.testing import free_port
 
     port = free_port()
     app = create_app(_service(), Exposure.checked(host="127.0.0.1", port=port))

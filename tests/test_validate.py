@@ -10,9 +10,9 @@ from structkit import (
 )
 from structkit._schema import output_schema
 from structkit._validate import split_reasoning, validate_answer
+from structkit.testing.freeform_diagnosis import Diagnosis
 
 from .conftest import answer_text, valid_diagnosis
-from .legacy_diagnosis import Diagnosis
 
 SCHEMA = output_schema(Diagnosis)
 

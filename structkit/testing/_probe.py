@@ -1,8 +1,9 @@
 """A tiny question-mode task and patient records for the Ray executor's tests and benchmark.
 
 One small question per record (a few prompt tokens, at most 8 answer tokens), so a job of
-hundreds of records makes real engine calls in about a minute on 2 cores. Its ``baseline`` mode
-asks nothing (code only). Lives in an importable module: Ray's workers import it by name.
+hundreds of records makes real engine calls in about a minute on 2 cores: a smoke test of an
+engine, a server or a Ray cluster end to end. Its ``baseline`` mode asks nothing (code only).
+Lives in an importable module: Ray's workers import it by name.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from structkit import Answers, Question, QuestionContext, Task
-from structkit.adapters import Record
+from .._task import Answers, Question, QuestionContext, Task
+from ..adapters import Record
 
 COMPLAINTS = ["chest pain", "shortness of breath", "fever and cough", "headache"]
 
@@ -65,7 +66,7 @@ PROBE: Task[Probe] = Task(
 )
 
 
-def write_patients(path: Path, count: int, *, broken: bool = False) -> list[str]:
+def write_probe_records(path: Path, count: int, *, broken: bool = False) -> list[str]:
     """A JSON Lines file of ``count`` patients (id field ``id``); returns their ids."""
     ids = [f"pt-{n:03d}" for n in range(count)]
     with open(path, "w") as handle:
