@@ -119,7 +119,14 @@ def _plan(
             tokens=tokens,
             budget=room,
         )
-    return _Asked(index, question.messages, question.json_schema, budget, key=question.key)
+    return _Asked(
+        index,
+        question.messages,
+        question.json_schema,
+        budget,
+        adapter=question.adapter,
+        key=question.key,
+    )
 
 
 def _assemble(task: Task[M], outcome: Outcome[M], items: list[_Asked], mode: str) -> None:

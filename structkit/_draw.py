@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ._engine import Engine, GenerationRequest, Message
+from ._engine import Engine, GenerationRequest, LoraAdapter, Message
 from ._errors import EngineRequestError, OutputError
 from ._outcome import Outcome
 from ._sampling import Sampling, attempt_temperature, request_seed
@@ -30,6 +30,7 @@ class Draw:
     values: list[Any] = field(default_factory=list)
     error: OutputError | None = None
     reasoning: str | None = None
+    adapter: LoraAdapter | None = None
 
 
 def draw_until_valid(
@@ -62,6 +63,7 @@ def draw_until_valid(
                 top_p=profile.top_p,
                 seed=request_seed(sampling.seed, index=i, attempt=attempt, sample=k),
                 thinking_budget=sampling.thinking_budget,
+                adapter=draws[i].adapter,
             )
             for i, k in slots
         ]

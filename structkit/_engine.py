@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from ._profiles import ModelProfile
@@ -19,12 +20,29 @@ __all__ = [
     "Engine",
     "EngineWrapper",
     "GenerationRequest",
+    "LoraAdapter",
     "Message",
     "ToolCall",
     "refuse_tools",
 ]
 
 Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class LoraAdapter:
+    """A LoRA adapter of the default model a request is answered with (``structkit tune
+    --kinds lora``), in the forms the engines load: ``peft`` (a PEFT folder: vLLM's
+    ``LoRARequest``) and ``gguf`` (llama.cpp's LoRA file, applied to the shipped Q4 GGUF as it
+    is). A server serves it under ``name`` (``vllm serve --lora-modules NAME=PEFT_FOLDER``)."""
+
+    name: str
+    """The served name, unique per adapter: ``<task>-lora-<first 12 hex of its sha256>``."""
+    peft: Path
+    gguf: Path | None
+    sha256: str
+    """The adapter's identity: its manifest's sha256 (which pins every file's)."""
+    rank: int
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,8 @@ class GenerationRequest:
     (``{"type": "function", "function": {"name": ...}}``). A named call to a ``"strict": true``
     function is decoded under its parameter schema, so it is well-formed even for a model with no
     tool format (vLLM's hermes parser pins the arguments only for strict functions)."""
+    adapter: LoraAdapter | None = None
+    """Answer with this LoRA adapter on the engine's base model (``None``: the base model)."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ __all__ = [
     "WEIGHTS",
     "Heads",
     "StoredHead",
+    "checked_manifest",
     "file_sha256",
     "fitted_tfidf",
     "host",
@@ -88,18 +89,21 @@ def _manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def read_head(
+def checked_manifest(
     folder: str | os.PathLike[str],
     *,
     task: str,
     kinds: tuple[str, ...],
     format: int,
     model_kinds: tuple[str, ...] = (),
-) -> StoredHead:
-    """Read and check an adapter folder for ``task`` (one of ``kinds``, manifest ``format``).
+    required: tuple[str, ...] = (WEIGHTS,),
+    what: str = "head",
+) -> tuple[Path, dict[str, Any]]:
+    """The manifest of an adapter folder for ``task`` (one of ``kinds``, manifest ``format``),
+    once every file it lists is present with its sha256 and ``required`` files are listed.
 
-    ``model_kinds``: the kinds whose head reads the default model's states; their base model
-    must be the default one (the GGUF's sha256 in the manifest).
+    ``model_kinds``: the kinds that read or change the default model; their base model must be
+    the default one (the GGUF's sha256 in the manifest).
 
     Raises:
         AdapterError: no manifest, a file missing or altered (its sha256 differs from the
@@ -110,15 +114,16 @@ def read_head(
     if manifest.get("task") != task or manifest.get("kind") not in kinds:
         raise AdapterError(
             f"adapter {str(path)!r} is a {manifest.get('kind')!r} adapter for task "
-            f"{manifest.get('task')!r}, not a {task} head"
+            f"{manifest.get('task')!r}, not a {task} {what}"
         )
     if manifest.get("format") != format:
         raise AdapterError(
             f"adapter {str(path)!r}: format {manifest.get('format')!r}, expected {format}"
         )
     files = manifest.get("files")
-    if not isinstance(files, dict) or WEIGHTS not in files:
-        raise AdapterError(f"adapter {str(path)!r}: the manifest lists no {WEIGHTS}")
+    missing = [name for name in required if not isinstance(files, dict) or name not in files]
+    if not isinstance(files, dict) or missing:
+        raise AdapterError(f"adapter {str(path)!r}: the manifest lists no {', '.join(missing)}")
     for name, expected in files.items():
         file = path / name
         if not file.is_file():
@@ -134,6 +139,25 @@ def read_head(
                 f"adapter {str(path)!r} was trained on another base model "
                 f"(gguf sha256 {str(base)[:12]}..., the default is {GGUF_SHA256[:12]}...)"
             )
+    return path, manifest
+
+
+def read_head(
+    folder: str | os.PathLike[str],
+    *,
+    task: str,
+    kinds: tuple[str, ...],
+    format: int,
+    model_kinds: tuple[str, ...] = (),
+) -> StoredHead:
+    """Read and check a head's adapter folder (see :func:`checked_manifest`) and its weights.
+
+    Raises:
+        AdapterError: as :func:`checked_manifest`, or weights that do not load.
+    """
+    path, manifest = checked_manifest(
+        folder, task=task, kinds=kinds, format=format, model_kinds=model_kinds
+    )
     from safetensors.numpy import load_file
 
     try:

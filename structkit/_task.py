@@ -26,7 +26,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
-from ._engine import Message
+from ._engine import LoraAdapter, Message
 from ._errors import ConfigurationError, OutputError
 from ._profiles import ModelProfile
 from ._prompt import fence, render_template
@@ -61,6 +61,8 @@ class Question:
     """The answer's JSON Schema: decoding is constrained to it and the answer validated with it."""
     max_tokens: int = 64
     """Answer budget (reasoning models get the profile's thinking reserve on top)."""
+    adapter: LoraAdapter | None = None
+    """The LoRA adapter the question is answered with (a task tuned with ``--kinds lora``)."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Engines run models. ``VLLMEngine`` is imported lazily: ``import structkit`` needs no vLLM."""
 
-from .._engine import Completion, Engine, GenerationRequest, ToolCall
+from .._engine import Completion, Engine, GenerationRequest, LoraAdapter, ToolCall
 from .._lazy import lazy_attributes
 from ._fake import FakeEngine
 from ._select import resolve_engine
@@ -11,6 +11,7 @@ __all__ = [
     "FakeEngine",
     "GenerationRequest",
     "LlamaCppEngine",
+    "LoraAdapter",
     "ServerEngine",
     "ServerInfo",
     "StreamEvent",

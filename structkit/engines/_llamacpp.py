@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 import urllib.request
 from collections.abc import Sequence
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .._config import default_model, env
-from .._engine import refuse_tools
+from .._engine import LoraAdapter, refuse_tools
 from .._errors import EngineUnavailableError, ModelNotFoundError
 from .._profiles import DEFAULT_MODEL, ModelProfile
 from ._base import Completion, GenerationRequest
@@ -140,6 +141,11 @@ class LlamaCppEngine(EmbeddedEngine):
         self._threads = threads or _default_threads()
         self._context = context_per_slot or self._profile.max_model_len
         self._pool: ThreadPoolExecutor | None = None
+        # LoRA adapters loaded at start (llama.cpp takes them only then), by sha256 -> id: the
+        # server runs them at scale 0 unless a request names one (its ``lora`` field).
+        self._loras: dict[str, int] = {}
+        self._lora_files: list[Path] = []
+        self._adapters_lock = threading.Lock()
 
     @property
     def model_path(self) -> Path:
@@ -168,6 +174,10 @@ class LlamaCppEngine(EmbeddedEngine):
         params.cpuparams.n_threads = self._threads
         params.cpuparams_batch.n_threads = self._threads
         params.warmup = False
+        params.lora_adapters = [
+            xllamacpp.CommonAdapterLoraInfo(str(f), 0.0) for f in self._lora_files
+        ]
+        params.lora_init_without_apply = True
         if not log.isEnabledFor(logging.INFO):
             params.verbosity = -1  # llama.cpp logs every slot step to stderr otherwise
         started = time.monotonic()
@@ -204,7 +214,35 @@ class LlamaCppEngine(EmbeddedEngine):
             body["frequency_penalty"] = self._profile.frequency_penalty
         if request.json_schema is not None:
             body["grammar"] = json_grammar(request.json_schema, reasoning=self._profile.reasoning)
+        if request.adapter is not None:
+            body["lora"] = [{"id": self._loras[request.adapter.sha256], "scale": 1.0}]
         return body
+
+    def _load_adapters(self, requests: Sequence[GenerationRequest]) -> dict[int, str]:
+        """Make sure the engine runs every LoRA the requests name (a new one restarts it: about
+        a second); returns the errors of requests whose adapter has no llama.cpp form."""
+        with self._adapters_lock:
+            return self._load_adapters_locked(requests)
+
+    def _load_adapters_locked(self, requests: Sequence[GenerationRequest]) -> dict[int, str]:
+        errors: dict[int, str] = {}
+        new: list[LoraAdapter] = []
+        for index, request in enumerate(requests):
+            adapter = request.adapter
+            if adapter is None or adapter.sha256 in self._loras:
+                continue
+            if adapter.gguf is None:
+                errors[index] = f"adapter {adapter.name!r} has no GGUF form for llama.cpp"
+            elif adapter.sha256 not in {a.sha256 for a in new}:
+                new.append(adapter)
+        if new:
+            self.close()
+            for adapter in new:
+                assert adapter.gguf is not None
+                self._loras[adapter.sha256] = len(self._lora_files)
+                self._lora_files.append(adapter.gguf)
+            log.info("structkit: llama.cpp starts with %d LoRA adapter(s)", len(self._lora_files))
+        return errors
 
     def _complete(self, request: GenerationRequest) -> Completion:
         server = self.server
@@ -221,9 +259,15 @@ class LlamaCppEngine(EmbeddedEngine):
         refuse_tools(requests, "LlamaCppEngine")
         if not requests:
             return []
+        errors = self._load_adapters(requests)
         _ = self.server
         assert self._pool is not None
-        return list(self._pool.map(self._complete, requests))
+        runnable = [r for i, r in enumerate(requests) if i not in errors]
+        done = iter(self._pool.map(self._complete, runnable))
+        return [
+            Completion(text="", finish_reason=None, error=errors[i]) if i in errors else next(done)
+            for i in range(len(requests))
+        ]
 
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` by the GGUF's own tokenizer (the server's ``/tokenize``)."""

@@ -152,7 +152,8 @@ def chat_body(
     """The ``/v1/chat/completions`` body for one request: with its seed when ``seed``, the
     thinking budget when the server takes one (``thinking``), streaming when ``stream``."""
     body: dict[str, Any] = {
-        "model": model,
+        # A LoRA is its own model on an OpenAI-compatible server (vllm serve --lora-modules).
+        "model": model if request.adapter is None else request.adapter.name,
         "messages": [dict(m) for m in request.messages],
         "max_tokens": request.max_tokens,
         "temperature": request.temperature,

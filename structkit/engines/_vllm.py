@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,8 @@ log = logging.getLogger("structkit")
 
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _DEFAULT_KV_CACHE_GIB = 2.0
+#: vLLM's default and smallest usual LoRA rank bound (a larger adapter raises it).
+_MIN_LORA_RANK = 16
 
 
 def resolve_model(model: str | os.PathLike[str] | None) -> tuple[str, str]:
@@ -127,6 +130,11 @@ class VLLMEngine(EmbeddedEngine):
         self._llm_kwargs = llm_kwargs
         self._tokenizer: Any = None
         self._on_cpu = _on_cpu()
+        # LoRA is switched on at start (vLLM takes it only then) once a request names an
+        # adapter: a later first adapter restarts the engine once. Ids are vLLM's per adapter.
+        self._lora_rank: int | None = None
+        self._lora_ids: dict[str, int] = {}
+        self._lora_lock = threading.Lock()
 
     @property
     def llm(self) -> Any:
@@ -159,8 +167,32 @@ class VLLMEngine(EmbeddedEngine):
                 env("STRUCTKIT_KV_CACHE_GIB") or _DEFAULT_KV_CACHE_GIB
             )
             args["kv_cache_memory_bytes"] = int(gib * (1 << 30))
+        if self._lora_rank is not None:
+            args.update(enable_lora=True, max_lora_rank=self._lora_rank, max_loras=4)
         args.update(self._llm_kwargs)
         return args
+
+    def _lora_requests(self, requests: Sequence[GenerationRequest]) -> list[Any] | None:
+        """vLLM's ``LoRARequest`` per request (``None`` where it names no adapter), after
+        restarting the engine with LoRA on if it runs without it or with a smaller rank."""
+        adapters = [r.adapter for r in requests]
+        if all(a is None for a in adapters):
+            return None
+        from vllm.lora.request import LoRARequest
+
+        rank = max(a.rank for a in adapters if a is not None)
+        with self._lora_lock:
+            if self._lora_rank is None or rank > self._lora_rank:
+                self.close()
+                self._lora_rank = max(rank, _MIN_LORA_RANK)
+                log.info("structkit: vLLM starts with LoRA on (max rank %d)", self._lora_rank)
+            for adapter in adapters:
+                if adapter is not None and adapter.sha256 not in self._lora_ids:
+                    self._lora_ids[adapter.sha256] = len(self._lora_ids) + 1
+        return [
+            None if a is None else LoRARequest(a.name, self._lora_ids[a.sha256], str(a.peft))
+            for a in adapters
+        ]
 
     def _start(self) -> Any:
         # vLLM logs to stdout by default, which corrupts JSON written there by pipelines.
@@ -241,11 +273,12 @@ class VLLMEngine(EmbeddedEngine):
         refuse_tools(requests, "VLLMEngine")
         if not requests:
             return []
+        loras = self._lora_requests(requests)
         llm = self.llm
         params = [self.sampling_params(r) for r in requests]
         conversations = [r.messages for r in requests]
         try:
-            outputs = llm.chat(conversations, params, use_tqdm=False)
+            outputs = llm.chat(conversations, params, use_tqdm=False, lora_request=loras)
         except Exception as exc:
             if len(requests) == 1:
                 return [

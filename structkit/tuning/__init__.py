@@ -6,8 +6,9 @@ Two tasks are tunable, each with a head over code's candidates:
   the model must beat) or ``tuned`` (the same plus the default model's hidden states of the
   span). See :mod:`._clauses`.
 - ``diagnosis``: a ``learned`` order of code's candidate conditions (code's features, the
-  code's and reasons' words); the ``tuned`` mode asks the model from that order. See
-  :mod:`._diagnosis`.
+  code's and reasons' words); the ``tuned`` mode asks the model from that order. Or ``lora``:
+  a LoRA of the default model trained on the model mode's own question (:mod:`._lora`), in
+  the forms vLLM and llama.cpp load. See :mod:`._diagnosis`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from __future__ import annotations
 from ._clauses import TuneReport, tune_clauses
 from ._clauses_data import CUAD_HELD_OUT_NAMES, Split, cuad_split, independent_check
 from ._diagnosis import DIAGNOSIS_HELD_OUT, DiagnosisTuneReport, tune_diagnosis
+from ._lora import LoraSettings
 
 __all__ = [
     "CUAD_HELD_OUT_NAMES",
     "DIAGNOSIS_HELD_OUT",
     "DiagnosisTuneReport",
+    "LoraSettings",
     "Split",
     "TuneReport",
     "cuad_split",

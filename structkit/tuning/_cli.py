@@ -24,13 +24,18 @@ Use an adapter with `structkit clauses FILE --adapter DIR/clauses-tuned` (or --m
 the shipped one).
 
 diagnosis: DATA is a dataset in the evaluation format with ICD-10-CM gold (`icd10`), e.g. what
-`scripts/make_diagnosis_benchmark.py --training DIR` writes from Synthea bundles. One kind,
-`learned`: an order of code's candidate conditions (code's features, the words of each code,
-its title and reasons). Records are split by document (seeded, --validation share); the
-regularisation is chosen on the validation records by MRR. Never used: records of the datasets
-under --exclude (pass datasets/diagnosis_real.jsonl; by content and gold source) and the
-Buster_Hoeger bundle or healthwallet-datasets files. Use it with `structkit diagnose FILE
---mode learned` (no model) or `--mode tuned` (the model orders from the head's order).
+`scripts/make_diagnosis_benchmark.py --training DIR` writes from Synthea bundles. Two kinds:
+`learned` (the default): an order of code's candidate conditions (code's features, the words of
+each code, its title and reasons), the regularisation chosen on the validation records by MRR;
+`lora`: a LoRA of the default model (PEFT; torch, transformers and peft from the cpu extra)
+trained on the model mode's own question with the gold order as its answer (loss on the answer
+only; early stopping on the validation loss; resumable per epoch), written in the PEFT form
+(vLLM) and as a GGUF LoRA (llama.cpp). Records are split by document (seeded, --validation
+share). Never used: records of the datasets under --exclude (pass
+datasets/diagnosis_real.jsonl; by content and gold source) and the Buster_Hoeger bundle or
+healthwallet-datasets files. Use them with `structkit diagnose FILE --adapter DIR/diagnosis-lora`
+(mode `lora`), `--mode learned` (no model) or `--mode tuned` (the model orders from the head's
+order).
 """
 
 
@@ -47,8 +52,13 @@ def add_tune_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     tune.add_argument(
         "--kinds",
         default=None,
-        help="comma-separated: clauses learned, tuned (both); diagnosis learned",
+        help="comma-separated: clauses learned, tuned (both); diagnosis learned (default), lora",
     )
+    lora = tune.add_argument_group("LoRA (diagnosis --kinds lora)")
+    lora.add_argument("--epochs", type=int, default=3, help="at most this many epochs (3)")
+    lora.add_argument("--rank", type=int, default=16, help="LoRA rank (16; alpha is twice it)")
+    lora.add_argument("--learning-rate", type=float, default=2e-4, help="AdamW (2e-4)")
+    lora.add_argument("--max-steps", type=int, default=None, help="stop after N optimizer steps")
     tune.add_argument("--seed", type=int, default=0, help="split and fitting seed (0)")
     tune.add_argument("--train", type=int, default=236, help="CUAD: training contracts (236)")
     tune.add_argument(
@@ -77,7 +87,17 @@ def run_tune(args: argparse.Namespace) -> int:
     kinds = [k.strip() for k in (args.kinds or default_kinds).split(",") if k.strip()]
     options: dict[str, object]
     if args.task == "diagnosis":
-        options = {"exclude": args.exclude, "validation": args.validation or 0.2}
+        from ._lora import LoraSettings
+
+        lora = LoraSettings(
+            rank=args.rank,
+            alpha=2 * args.rank,
+            learning_rate=args.learning_rate,
+            epochs=args.epochs,
+            max_steps=args.max_steps,
+            seed=args.seed,
+        )
+        options = {"exclude": args.exclude, "validation": args.validation or 0.2, "lora": lora}
     else:
         exclude = [p for folder in args.exclude for p in sorted(Path(folder).glob("*.txt"))]
         options = {

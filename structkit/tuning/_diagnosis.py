@@ -16,6 +16,7 @@ Never used: a record whose input (by content) or gold ``source`` is in an ``excl
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import time
 from collections.abc import Iterable, Sequence
@@ -36,6 +37,7 @@ from ..evaluation import load_dataset
 from ..evaluation._diagnosis_codes import score_coded_differential
 from ..tasks.diagnosis import _head as head_mod
 from ..tasks.diagnosis import analyse
+from ._lora import LoraExample, LoraSettings, train_lora
 
 __all__ = ["DIAGNOSIS_HELD_OUT", "DiagnosisTuneReport", "tune_diagnosis"]
 
@@ -213,6 +215,53 @@ def _head_orders(head: head_mod.DiagnosisHead, records: list[_Record]) -> list[l
     return orders
 
 
+def lora_examples(data: str | Path, records: Sequence[_Record]) -> list[LoraExample]:
+    """The ``model`` mode's question for each of ``records`` that is asked one (two or more
+    candidates), exactly as the task sends it, with the answer gold implies: the candidates that
+    match a gold code first, then the others, in code's order, at most five."""
+    from .._ask import question_context
+    from ..engines import FakeEngine
+    from ..tasks.diagnosis import DIAGNOSIS
+
+    assert DIAGNOSIS.questions is not None
+    # The question's text does not depend on the engine; its token counts use the tokenizer's
+    # length only for the answer budget, which training does not use.
+    context = question_context(FakeEngine(lambda r: "{}"), mode="model", grounding=True)
+    inputs = {item.id: item.input for item in load_dataset(data)}
+    examples = []
+    for r in records:
+        questions = DIAGNOSIS.questions(load(inputs[r.id], record_id=r.id), context)
+        if not questions:
+            continue  # fewer than two candidates: code answers, the model is never asked
+        question = questions[0]
+        hits = [c.code for c, y in zip(r.candidates, r.labels, strict=True) if y]
+        order = hits + [c.code for c in r.candidates if c.code not in hits]
+        answer = json.dumps({"differential": order[:5]}, separators=(",", ":"))
+        examples.append(LoraExample(r.id, question.messages, answer))
+    return examples
+
+
+def _lora(
+    source: Path,
+    train: list[_Record],
+    val: list[_Record],
+    *,
+    out: Path,
+    data: dict[str, Any],
+    settings: LoraSettings,
+) -> tuple[Path, dict[str, Any]]:
+    train_examples = lora_examples(source, train)
+    val_examples = lora_examples(source, val)
+    return train_lora(
+        train_examples,
+        val_examples,
+        out=out / "diagnosis-lora",
+        task="diagnosis",
+        settings=settings,
+        data={**data, "train_examples": len(train_examples)},
+    )
+
+
 def tune_diagnosis(
     data: str | Path,
     *,
@@ -221,21 +270,68 @@ def tune_diagnosis(
     seed: int = 0,
     validation: float = 0.2,
     exclude: Iterable[str | Path] = (),
+    lora: LoraSettings | None = None,
+    limit: int | None = None,
 ) -> DiagnosisTuneReport:
-    """Train the diagnosis head from gold in ``data`` and write ``out/diagnosis-learned``."""
-    if list(kinds) != ["learned"]:
+    """Train the diagnosis head (``learned``) and/or a LoRA of the default model (``lora``)
+    from gold in ``data``; write ``out/diagnosis-learned``, ``out/diagnosis-lora``.
+
+    ``lora``: how the LoRA trains (default :class:`LoraSettings` with ``seed``); ``limit``: use
+    only the first records of ``data`` (a short run)."""
+    unknown = sorted(set(kinds) - {"learned", "lora"})
+    if unknown or not kinds:
         raise ConfigurationError(
-            f"tune diagnosis: kinds must be ['learned'] (the tuned mode asks the model from "
-            f"the learned head's order), got {list(kinds)}"
+            f"tune diagnosis: kinds are 'learned' and 'lora' (the tuned mode asks the model "
+            f"from the learned head's order), got {list(kinds)}"
         )
     started = time.perf_counter()
     source = Path(data)
     if not (source.suffix == ".jsonl" and source.is_file()):
         raise DatasetError(f"tune diagnosis: {str(source)!r} is not a .jsonl dataset")
     records, left_out = load_records(source, exclude=exclude)
+    records = records[:limit] if limit is not None else records
     if len(records) < 2:
         raise DatasetError("tune diagnosis: need at least two records with ICD-10-CM gold")
     train, val = split_by_record(records, seed=seed, validation=validation)
+    repositories = sorted({r.source.split(":", 1)[0] for r in records if ":" in r.source})
+    training_data: dict[str, Any] = {
+        "source": source.name,
+        "sha256": lines_sha256(
+            f"{r.id}\t{r.sha256}\t{','.join(r.gold)}" for r in sorted(records, key=lambda r: r.id)
+        ),
+        "train_records": sorted(r.id for r in train),
+        "validation_records": sorted(r.id for r in val),
+        "left_out": left_out,
+        "repositories": repositories,
+    }
+    folders: dict[str, Path] = {}
+    figures: dict[str, dict[str, float]] = {}
+    lora_examples_used = 0
+    if "lora" in kinds:
+        settings = lora or LoraSettings(seed=seed)
+        folders["lora"], got = _lora(
+            source, train, val, out=Path(out), data=training_data, settings=settings
+        )
+        lora_examples_used = int(got["train_examples"])
+        figures["lora"] = {
+            "validation_loss_before": float(got["losses"][0]["validation_loss"]),
+            "validation_loss_after": float(
+                min(x["validation_loss"] for x in got["losses"][1:])
+                if len(got["losses"]) > 1
+                else got["losses"][0]["validation_loss"]
+            ),
+        }
+    if "learned" not in kinds:
+        return DiagnosisTuneReport(
+            out=Path(out),
+            kinds=folders,
+            validation=figures,
+            train_records=len(train),
+            validation_records=len(val),
+            examples=lora_examples_used,
+            positive=0,
+            left_out=left_out,
+        )
 
     code = _scores([[c.code for c in r.candidates] for r in val], val)
     best: tuple[tuple[float, float, float], float, head_mod.DiagnosisHead] | None = None
@@ -248,11 +344,10 @@ def tune_diagnosis(
     assert best is not None
     _, chosen_c, head = best
     learned = _scores(_head_orders(head, val), val)
-    figures = {"code_order": code, "learned": learned}
+    figures.update(code_order=code, learned=learned)
 
     from .._prepare import GGUF_SHA256
 
-    repositories = sorted({r.source.split(":", 1)[0] for r in records if ":" in r.source})
     manifest: dict[str, Any] = {
         "format": head_mod.FORMAT,
         "task": "diagnosis",
@@ -269,25 +364,15 @@ def tune_diagnosis(
             "chosen_by": "validation MRR, then recall@1",
             "features": [*head_mod.CODE_FEATURES, "tfidf"],
         },
-        "training_data": {
-            "source": source.name,
-            "sha256": lines_sha256(
-                f"{r.id}\t{r.sha256}\t{','.join(r.gold)}"
-                for r in sorted(records, key=lambda r: r.id)
-            ),
-            "train_records": sorted(r.id for r in train),
-            "validation_records": sorted(r.id for r in val),
-            "left_out": left_out,
-            "repositories": repositories,
-        },
-        "validation": figures,
+        "training_data": training_data,
+        "validation": {"code_order": code, "learned": learned},
         "training": {"seconds": round(time.perf_counter() - started, 1), "host": host()},
         "vocabulary": head.vocabulary,
     }
     folder = write_head(Path(out) / "diagnosis-learned", manifest=manifest, tensors=head.tensors)
     return DiagnosisTuneReport(
         out=Path(out),
-        kinds={"learned": folder},
+        kinds={**folders, "learned": folder},
         validation=figures,
         train_records=len(train),
         validation_records=len(val),

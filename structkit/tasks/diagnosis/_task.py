@@ -33,7 +33,9 @@ import json
 import os
 from typing import Any, Literal
 
+from ..._engine import LoraAdapter
 from ..._heads import Heads
+from ..._lora import is_lora, read_lora
 from ..._prompt import fence, render_template
 from ..._task import Answers, Question, QuestionContext, Task
 from ...adapters._record import Record
@@ -58,6 +60,8 @@ _MAX_DIFFERENTIAL = 5
 MODES = ("learned", "model", "tuned", "baseline")
 #: The head kind each mode uses (the others use none).
 _HEAD_OF_MODE = {"learned": "learned", "tuned": "learned"}
+#: The mode a LoRA adapter adds (``diagnosis_task(adapter=LORA_FOLDER)``).
+LORA_MODE = "lora"
 _MAX_CANDIDATES = 12
 _QUESTION = "rank"
 
@@ -144,7 +148,12 @@ def answer_schema(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def _questions(record: Record, ctx: QuestionContext, heads: Heads[DiagnosisHead]) -> list[Question]:
+def _questions(
+    record: Record,
+    ctx: QuestionContext,
+    heads: Heads[DiagnosisHead],
+    lora: LoraAdapter | None = None,
+) -> list[Question]:
     if ctx.mode in ("baseline", "learned"):
         return []
     analysis = analyse(record)
@@ -158,6 +167,9 @@ def _questions(record: Record, ctx: QuestionContext, heads: Heads[DiagnosisHead]
             messages=[{"role": "user", "content": prompt}],
             json_schema=answer_schema(analysis),
             max_tokens=_answer_budget(analysis, ctx),
+            # The ``lora`` mode asks the ``model`` mode's question (code's order), which the LoRA
+            # was trained on, of the base model with the LoRA applied.
+            adapter=lora if ctx.mode == LORA_MODE else None,
         )
     ]
 
@@ -338,21 +350,35 @@ def _assemble(record: Record, answers: Answers, heads: Heads[DiagnosisHead]) -> 
 
 
 def diagnosis_task(*, adapter: str | os.PathLike[str] | None = None) -> Task[Diagnosis]:
-    """The diagnosis task; ``adapter``: a head folder from ``structkit tune diagnosis`` for the
-    ``learned`` and ``tuned`` modes (default: the head shipped in the package). A missing,
-    corrupt or mismatched adapter is an ``AdapterError`` naming it."""
+    """The diagnosis task; ``adapter``: a folder from ``structkit tune diagnosis``: a head for
+    the ``learned`` and ``tuned`` modes (default: the head shipped in the package), or a LoRA of
+    the default model (``--kinds lora``), which adds the ``lora`` mode, the default then: the
+    ``model`` mode's question answered with the LoRA on (``model`` still asks the base model).
+    A missing, corrupt or mismatched adapter is an ``AdapterError`` naming it."""
+    lora = (
+        read_lora(adapter, task="diagnosis") if adapter is not None and is_lora(adapter) else None
+    )
     heads: Heads[DiagnosisHead] = Heads(
-        adapter, load=DiagnosisHead.load, shipped=shipped_head_dir, modes=_HEAD_OF_MODE
+        None if lora is not None else adapter,
+        load=DiagnosisHead.load,
+        shipped=shipped_head_dir,
+        modes=_HEAD_OF_MODE,
     )
     heads.given_kind()  # checks a given folder now: a bad adapter fails early
+
+    def audit(mode: str) -> dict[str, Any] | None:
+        if lora is not None and mode == LORA_MODE:
+            return {"kind": "lora", "path": str(lora.peft.parent), "sha256": lora.sha256}
+        return heads.audit(mode)
+
     return Task(
         name="diagnosis",
         template="diagnosis.jinja",
         output_model=Diagnosis,
-        modes=MODES,
-        questions=lambda record, ctx: _questions(record, ctx, heads),
+        modes=MODES if lora is None else (LORA_MODE, *MODES),
+        questions=lambda record, ctx: _questions(record, ctx, heads, lora),
         assemble=lambda record, answers: _assemble(record, answers, heads),
-        adapter=heads.audit,
+        adapter=audit,
     )
 
 

@@ -1,0 +1,200 @@
+"""LoRA of the default model: a tiny real training run, its artifact on llama.cpp and vLLM, and
+the adapter checks (missing, corrupt, another task or base model: typed errors naming it).
+
+The training run is real (PEFT on the prepared default model, a few optimizer steps on four
+records whose gold is the last of code's candidates, so the answer to learn is not code's
+order); the engines are real. What is asserted is what the code guarantees: the validation loss
+is recorded and the training loss falls, the adapter loads on each engine and is applied (its
+answers differ from the base model's on the questions it was trained on), every answer is valid
+or a typed failure, and the audit names the adapter. How good a LoRA is belongs in eval.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import structkit
+from structkit import AdapterError
+from structkit._prepare import GGUF_SHA256
+from structkit.tasks.diagnosis import analyse, diagnosis_task
+from structkit.tuning import LoraSettings, tune_diagnosis
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDS = [
+    ROOT / "examples" / "patient_record.json",
+    ROOT / "examples" / "fhir_bundle.json",
+    ROOT / "tests" / "fixtures" / "fhir_bundle_chest_pain.json",
+    ROOT / "examples" / "ccda_discharge.xml",
+]
+#: A few optimizer steps at a high rate: enough for the loss to fall on four examples.
+TINY = LoraSettings(rank=8, alpha=16, dropout=0.0, learning_rate=1e-3, accumulate=1, epochs=2)
+
+
+def _tiny_dataset(path: Path) -> Path:
+    lines = []
+    for n, file in enumerate(RECORDS):
+        candidates = sorted(
+            analyse(structkit.adapters.load(file)).candidates, key=lambda c: (-c.weight, c.code)
+        )
+        gold = candidates[-1].code  # the last of code's order: the LoRA must move it up
+        lines.append(json.dumps({"id": f"r{n}", "input": str(file), "gold": {"icd10": [gold]}}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def lora(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("lora")
+    report = tune_diagnosis(
+        _tiny_dataset(folder / "tiny.jsonl"),
+        out=folder / "out",
+        kinds=["lora"],
+        validation=0.25,
+        lora=TINY,
+    )
+    assert report.kinds == {"lora": folder / "out" / "diagnosis-lora"}
+    return report.kinds["lora"]
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((folder / "manifest.json").read_text())
+    return loaded
+
+
+@pytest.mark.engine
+def test_tiny_training_run_lowers_the_loss_and_records_its_provenance(lora: Path) -> None:
+    manifest = _manifest(lora)
+    losses = manifest["validation"]["losses"]
+    assert [x["epoch"] for x in losses][:2] == [0, 1]  # before training, then each epoch
+    assert all(math.isfinite(x["validation_loss"]) for x in losses)
+    # the loss on the same training examples falls
+    assert losses[-1]["train_loss"] < losses[0]["train_loss"]
+    assert manifest["kind"] == "lora" and manifest["task"] == "diagnosis"
+    assert manifest["base_model"]["gguf_sha256"] == GGUF_SHA256
+    assert len(manifest["training_data"]["sha256"]) == 64
+    assert manifest["settings"]["rank"] == 8
+    assert manifest["structkit_version"] == structkit.__version__
+    assert set(manifest["files"]) == {
+        "peft/adapter_config.json",
+        "peft/adapter_model.safetensors",
+        "adapter.gguf",
+    }
+    # Split by document: the validation record is not a training record.
+    data = manifest["training_data"]
+    assert set(data["train_records"]).isdisjoint(data["validation_records"])
+
+
+def _orders(engine: Any, task: Any, mode: str) -> list[tuple[str, ...]]:
+    outcomes = structkit.run(task, [str(f) for f in RECORDS], engine=engine, mode=mode)
+    orders = []
+    for outcome in outcomes:
+        assert outcome.error is None or isinstance(outcome.error, structkit.StructkitError)
+        if outcome.value is not None:
+            orders.append(tuple(item.code for item in outcome.value.differential))
+    return orders
+
+
+def _lora_changes_answers(engine: Any, lora: Path) -> None:
+    task = diagnosis_task(adapter=lora)
+    assert task.modes[0] == "lora"  # a LoRA adapter makes its mode the default
+    # LoRA requests first: an engine that starts for them starts with LoRA on, once.
+    tuned = _orders(engine, task, "lora")
+    base = _orders(engine, task, "model")
+    assert tuned and base
+    assert tuned != base  # the adapter is applied: answers differ on its training questions
+    outcome = structkit.run(task, [str(RECORDS[0])], engine=engine)[0]
+    assert outcome.audit is not None and outcome.audit["adapter"]["kind"] == "lora"
+    manifest_sha256 = hashlib.sha256((lora / "manifest.json").read_bytes()).hexdigest()
+    assert outcome.audit["adapter"]["sha256"] == manifest_sha256
+
+
+@pytest.mark.engine
+def test_lora_loads_on_llamacpp_on_the_shipped_gguf(lora: Path) -> None:
+    from structkit.engines import LlamaCppEngine
+
+    engine = LlamaCppEngine(parallel=2)
+    try:
+        _lora_changes_answers(engine, lora)
+    finally:
+        engine.close()
+
+
+@pytest.mark.engine
+def test_lora_loads_on_vllm(lora: Path) -> None:
+    from structkit.engines import VLLMEngine
+
+    engine = VLLMEngine(kv_cache_gib=1.0)
+    try:
+        _lora_changes_answers(engine, lora)
+    finally:
+        engine.close()
+
+
+# --- adapter checks, on a copy of a LoRA folder made without training (fast) ----------------
+
+
+@pytest.fixture
+def fake_lora(tmp_path: Path) -> Path:
+    """A well-formed LoRA folder (the manifest pins each file's sha256): weights are not read
+    until an engine loads them, so the checks run on any bytes."""
+    folder = tmp_path / "diagnosis-lora"
+    (folder / "peft").mkdir(parents=True)
+    (folder / "peft" / "adapter_config.json").write_text(json.dumps({"r": 8, "lora_alpha": 16}))
+    (folder / "peft" / "adapter_model.safetensors").write_bytes(b"weights")
+    (folder / "adapter.gguf").write_bytes(b"gguf")
+    files = {
+        name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        for name in ("peft/adapter_config.json", "peft/adapter_model.safetensors", "adapter.gguf")
+    }
+    manifest = {
+        "format": 1,
+        "task": "diagnosis",
+        "kind": "lora",
+        "base_model": {"gguf_sha256": GGUF_SHA256},
+        "files": files,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_a_well_formed_lora_gives_the_lora_mode(fake_lora: Path) -> None:
+    task = diagnosis_task(adapter=fake_lora)
+    assert task.modes == ("lora", "learned", "model", "tuned", "baseline")
+    assert task.adapter is not None
+    assert task.adapter("lora")["kind"] == "lora"  # type: ignore[index]
+    assert task.adapter("learned")["kind"] == "learned"  # type: ignore[index]
+
+
+def test_a_corrupt_lora_is_a_typed_error_naming_it(fake_lora: Path) -> None:
+    (fake_lora / "adapter.gguf").write_bytes(b"gguf, altered")
+    with pytest.raises(AdapterError, match=r"diagnosis-lora.*adapter\.gguf is corrupt"):
+        diagnosis_task(adapter=fake_lora)
+
+
+def test_a_lora_with_a_file_missing_is_a_typed_error(fake_lora: Path) -> None:
+    shutil.rmtree(fake_lora / "peft")
+    with pytest.raises(AdapterError, match="is missing"):
+        diagnosis_task(adapter=fake_lora)
+
+
+def test_a_lora_of_another_base_model_is_a_typed_error(fake_lora: Path) -> None:
+    manifest = _manifest(fake_lora)
+    manifest["base_model"]["gguf_sha256"] = "0" * 64
+    (fake_lora / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(AdapterError, match="another base model"):
+        structkit.diagnose(RECORDS[0], adapter=fake_lora)
+
+
+def test_a_lora_for_another_task_is_a_typed_error(fake_lora: Path) -> None:
+    manifest = _manifest(fake_lora)
+    manifest["task"] = "clauses"
+    (fake_lora / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(AdapterError, match="not a diagnosis LoRA"):
+        diagnosis_task(adapter=fake_lora)
