@@ -28,7 +28,7 @@ from structkit import (
     TruncatedOutputError,
     stream_task,
 )
-from structkit.engines import Engine, ServerEngine, StreamEvent, engine_from_env
+from structkit.engines import Engine, LoraAdapter, ServerEngine, StreamEvent, engine_from_env
 from structkit.engines._server import PROBE_SCHEMA_NAME, assemble_text
 from structkit.testing import freeform_diagnosis as legacy
 
@@ -268,6 +268,19 @@ def test_request_payload_shape(serve, patient_record):
     assert len(server.probes) == 1  # health checked once, before the first batch
     # the profile is the model's, with the server's context length
     assert engine.profile.pattern == "smollm2" and engine.profile.max_model_len == 4096
+
+
+def test_a_lora_request_names_the_served_lora_as_its_model(serve, tmp_path):
+    server = serve()
+    engine = fast_engine(server.url)
+    adapter = LoraAdapter(
+        name="diagnosis-lora-0123456789ab", peft=tmp_path, gguf=None, sha256="0" * 64, rank=8
+    )
+    engine.generate([request(adapter=adapter), request()])
+    assert sorted(body["model"] for body in server.chats) == [
+        "diagnosis-lora-0123456789ab",
+        "smollm2",
+    ]
 
 
 TOOL = {

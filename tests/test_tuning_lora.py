@@ -198,3 +198,68 @@ def test_a_lora_for_another_task_is_a_typed_error(fake_lora: Path) -> None:
     (fake_lora / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(AdapterError, match="not a diagnosis LoRA"):
         diagnosis_task(adapter=fake_lora)
+
+
+# --- labels from a teacher ---------------------------------------------------------------
+
+
+def _records(tmp_path: Path) -> tuple[Path, list[Any]]:
+    from structkit.tuning._diagnosis import load_records
+
+    data = _tiny_dataset(tmp_path / "tiny.jsonl")
+    records, _ = load_records(data)
+    return data, records
+
+
+def test_teacher_labels_are_its_validated_answers_and_disagreement_is_counted(
+    tmp_path: Path,
+) -> None:
+    from structkit.engines import FakeEngine
+    from structkit.tuning._diagnosis import lora_examples
+
+    def reverse(request: Any) -> str:  # the candidates in reverse: gold (the last) comes first
+        codes = request.json_schema["properties"]["differential"]["items"]["enum"]
+        return json.dumps({"differential": list(reversed(codes))[:5]})
+
+    data, records = _records(tmp_path)
+    examples, labels = lora_examples(data, records, teacher=FakeEngine(reverse))
+    assert labels["labels"] == "teacher" and labels["teacher"]["failed_records"] == 0
+    for example, record in zip(examples, records, strict=True):
+        order = json.loads(example.answer)["differential"]
+        assert set(order) <= {c.code for c in record.candidates}
+    assert labels["teacher"]["first_code_not_gold"] == 0  # reversed puts the gold one first
+    assert labels["teacher"]["compared_with_gold"] == len(examples)
+
+    def always_first(request: Any) -> str:
+        codes = request.json_schema["properties"]["differential"]["items"]["enum"]
+        return json.dumps({"differential": codes[:1]})
+
+    _, labels = lora_examples(data, records, teacher=FakeEngine(always_first))
+    assert labels["teacher"]["first_code_not_gold"] >= 1
+
+    gold_examples, gold_labels = lora_examples(data, records)
+    assert gold_labels == {"labels": "gold"}
+    assert [e.messages for e in gold_examples] == [e.messages for e in examples]
+
+
+def test_a_teacher_answer_that_fails_validation_is_not_a_label(tmp_path: Path) -> None:
+    from structkit.engines import FakeEngine
+    from structkit.tuning._diagnosis import lora_examples
+
+    data, records = _records(tmp_path)
+    examples, labels = lora_examples(data, records, teacher=FakeEngine(lambda r: "not json"))
+    assert examples == [] and labels["teacher"]["failed_records"] == len(records)
+
+
+@pytest.mark.engine
+def test_a_real_engine_as_teacher_gives_grounded_labels(tmp_path: Path, real_engine: Any) -> None:
+    from structkit.tuning._diagnosis import lora_examples
+
+    data, records = _records(tmp_path)
+    examples, labels = lora_examples(data, records, teacher=real_engine)
+    assert labels["teacher"]["engine"] == type(real_engine).__name__
+    assert len(examples) + labels["teacher"]["failed_records"] == len(records)
+    by_id = {r.id: r for r in records}
+    for example in examples:
+        order = json.loads(example.answer)["differential"]
+        assert order and set(order) <= {c.code for c in by_id[example.document].candidates}

@@ -59,6 +59,14 @@ def add_tune_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     lora.add_argument("--rank", type=int, default=16, help="LoRA rank (16; alpha is twice it)")
     lora.add_argument("--learning-rate", type=float, default=2e-4, help="AdamW (2e-4)")
     lora.add_argument("--max-steps", type=int, default=None, help="stop after N optimizer steps")
+    lora.add_argument(
+        "--teacher",
+        default=None,
+        metavar="URL|ENGINE",
+        help="label from this engine's validated answers instead of gold: a server URL "
+        "(e.g. a `vllm serve` of a larger model) or an engine name (llamacpp, vllm)",
+    )
+    lora.add_argument("--teacher-model", default=None, help="the teacher's model (its default)")
     tune.add_argument("--seed", type=int, default=0, help="split and fitting seed (0)")
     tune.add_argument("--train", type=int, default=236, help="CUAD: training contracts (236)")
     tune.add_argument(
@@ -80,6 +88,17 @@ def add_tune_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
 
 
+def _teacher(value: str | None, model: str | None) -> object:
+    """The teacher engine ``--teacher`` names (``None``: labels come from gold)."""
+    if value is None:
+        return None
+    from ..engines import ServerEngine, resolve_engine
+
+    if value.startswith(("http://", "https://")):
+        return ServerEngine(value, model=model)
+    return resolve_engine(engine=value, model=model, fresh=True)
+
+
 def run_tune(args: argparse.Namespace) -> int:
     from . import tune
 
@@ -97,7 +116,12 @@ def run_tune(args: argparse.Namespace) -> int:
             max_steps=args.max_steps,
             seed=args.seed,
         )
-        options = {"exclude": args.exclude, "validation": args.validation or 0.2, "lora": lora}
+        options = {
+            "exclude": args.exclude,
+            "validation": args.validation or 0.2,
+            "lora": lora,
+            "teacher": _teacher(args.teacher, args.teacher_model),
+        }
     else:
         exclude = [p for folder in args.exclude for p in sorted(Path(folder).glob("*.txt"))]
         options = {
@@ -110,4 +134,12 @@ def run_tune(args: argparse.Namespace) -> int:
     print(report.summary())
     for kind, folder in report.kinds.items():
         print(f"{kind}: {folder}", file=sys.stderr)
+        if kind == "lora":
+            from .._lora import read_lora
+
+            name = read_lora(folder, task=args.task).name
+            print(
+                f"  on a vLLM server: --enable-lora --lora-modules {name}={folder}/peft",
+                file=sys.stderr,
+            )
     return 0

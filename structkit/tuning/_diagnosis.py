@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .._engine import Engine
 from .._errors import ConfigurationError, DatasetError, InputError
 from .._heads import host, lines_sha256, write_head
 from .._version import __version__
@@ -215,10 +216,39 @@ def _head_orders(head: head_mod.DiagnosisHead, records: list[_Record]) -> list[l
     return orders
 
 
-def lora_examples(data: str | Path, records: Sequence[_Record]) -> list[LoraExample]:
+def _teacher_orders(
+    inputs: dict[str, Any], records: Sequence[_Record], teacher: Engine
+) -> dict[str, list[str]]:
+    """The teacher's validated order of each record's candidates (the ``model`` mode's answer,
+    constrained to code's candidates and verified as every answer is); a record the teacher
+    failed is left out (its typed error is counted, never used as a label)."""
+    from .._api import run
+    from ..tasks.diagnosis import DIAGNOSIS
+
+    outcomes = run(
+        DIAGNOSIS,
+        [inputs[r.id] for r in records],
+        record_ids=[r.id for r in records],
+        engine=teacher,
+        mode="model",
+        temperature=0.0,
+    )
+    return {
+        o.record_id: [item.code for item in o.value.differential]
+        for o in outcomes
+        if o.value is not None and o.value.ranked_by == "model"
+    }
+
+
+def lora_examples(
+    data: str | Path, records: Sequence[_Record], *, teacher: Engine | None = None
+) -> tuple[list[LoraExample], dict[str, Any]]:
     """The ``model`` mode's question for each of ``records`` that is asked one (two or more
-    candidates), exactly as the task sends it, with the answer gold implies: the candidates that
-    match a gold code first, then the others, in code's order, at most five."""
+    candidates), exactly as the task sends it, with the answer to learn: gold's (the candidates
+    that match a gold code first, then the others, in code's order, at most five) or, with a
+    ``teacher`` engine, the teacher's validated answer. Also what the labels were: their source
+    and, from a teacher, how often its first code is not a gold match where one was a candidate,
+    and how many records it failed."""
     from .._ask import question_context
     from ..engines import FakeEngine
     from ..tasks.diagnosis import DIAGNOSIS
@@ -228,17 +258,36 @@ def lora_examples(data: str | Path, records: Sequence[_Record]) -> list[LoraExam
     # length only for the answer budget, which training does not use.
     context = question_context(FakeEngine(lambda r: "{}"), mode="model", grounding=True)
     inputs = {item.id: item.input for item in load_dataset(data)}
-    examples = []
+    asked = []
     for r in records:
         questions = DIAGNOSIS.questions(load(inputs[r.id], record_id=r.id), context)
-        if not questions:
-            continue  # fewer than two candidates: code answers, the model is never asked
-        question = questions[0]
+        if questions:  # fewer than two candidates: code answers, the model is never asked
+            asked.append((r, questions[0]))
+    taught = _teacher_orders(inputs, [r for r, _ in asked], teacher) if teacher else {}
+    examples, disagree, comparable = [], 0, 0
+    for r, question in asked:
         hits = [c.code for c, y in zip(r.candidates, r.labels, strict=True) if y]
-        order = hits + [c.code for c in r.candidates if c.code not in hits]
+        if teacher is None:
+            order = hits + [c.code for c in r.candidates if c.code not in hits]
+        elif r.id in taught:
+            order = taught[r.id]
+            if hits:
+                comparable += 1
+                disagree += order[0] not in hits
+        else:
+            continue
         answer = json.dumps({"differential": order[:5]}, separators=(",", ":"))
         examples.append(LoraExample(r.id, question.messages, answer))
-    return examples
+    labels: dict[str, Any] = {"labels": "gold" if teacher is None else "teacher"}
+    if teacher is not None:
+        labels["teacher"] = {
+            "model": teacher.model_name,
+            "engine": type(teacher).__name__,
+            "failed_records": len(asked) - len(taught),
+            "first_code_not_gold": disagree,
+            "compared_with_gold": comparable,
+        }
+    return examples, labels
 
 
 def _lora(
@@ -249,16 +298,22 @@ def _lora(
     out: Path,
     data: dict[str, Any],
     settings: LoraSettings,
+    teacher: Engine | None,
 ) -> tuple[Path, dict[str, Any]]:
-    train_examples = lora_examples(source, train)
-    val_examples = lora_examples(source, val)
+    train_examples, train_labels = lora_examples(source, train, teacher=teacher)
+    val_examples, val_labels = lora_examples(source, val, teacher=teacher)
     return train_lora(
         train_examples,
         val_examples,
         out=out / "diagnosis-lora",
         task="diagnosis",
         settings=settings,
-        data={**data, "train_examples": len(train_examples)},
+        data={
+            **data,
+            "train_examples": len(train_examples),
+            "train_labels": train_labels,
+            "validation_labels": val_labels,
+        },
     )
 
 
@@ -271,12 +326,15 @@ def tune_diagnosis(
     validation: float = 0.2,
     exclude: Iterable[str | Path] = (),
     lora: LoraSettings | None = None,
+    teacher: Engine | None = None,
     limit: int | None = None,
 ) -> DiagnosisTuneReport:
     """Train the diagnosis head (``learned``) and/or a LoRA of the default model (``lora``)
     from gold in ``data``; write ``out/diagnosis-learned``, ``out/diagnosis-lora``.
 
-    ``lora``: how the LoRA trains (default :class:`LoraSettings` with ``seed``); ``limit``: use
+    ``lora``: how the LoRA trains (default :class:`LoraSettings` with ``seed``); ``teacher``:
+    an engine whose validated answers are the LoRA's labels instead of gold's (distillation
+    from a stronger model; the manifest says how often it disagrees with gold); ``limit``: use
     only the first records of ``data`` (a short run)."""
     unknown = sorted(set(kinds) - {"learned", "lora"})
     if unknown or not kinds:
@@ -310,7 +368,13 @@ def tune_diagnosis(
     if "lora" in kinds:
         settings = lora or LoraSettings(seed=seed)
         folders["lora"], got = _lora(
-            source, train, val, out=Path(out), data=training_data, settings=settings
+            source,
+            train,
+            val,
+            out=Path(out),
+            data=training_data,
+            settings=settings,
+            teacher=teacher,
         )
         lora_examples_used = int(got["train_examples"])
         figures["lora"] = {
