@@ -17,9 +17,10 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, NotRequired, Protocol, TypedDict, TypeVar
 
 import numpy as np
+from typing_extensions import Unpack
 
 from ._errors import AdapterError
 from ._prepare import file_sha256
@@ -142,22 +143,22 @@ def checked_manifest(
     return path, manifest
 
 
-def read_head(
-    folder: str | os.PathLike[str],
-    *,
-    task: str,
-    kinds: tuple[str, ...],
-    format: int,
-    model_kinds: tuple[str, ...] = (),
-) -> StoredHead:
+class HeadChecks(TypedDict):
+    """What a head's folder is checked against (the arguments of :func:`checked_manifest`)."""
+
+    task: str
+    kinds: tuple[str, ...]
+    format: int
+    model_kinds: NotRequired[tuple[str, ...]]
+
+
+def read_head(folder: str | os.PathLike[str], **checks: Unpack[HeadChecks]) -> StoredHead:
     """Read and check a head's adapter folder (see :func:`checked_manifest`) and its weights.
 
     Raises:
         AdapterError: as :func:`checked_manifest`, or weights that do not load.
     """
-    path, manifest = checked_manifest(
-        folder, task=task, kinds=kinds, format=format, model_kinds=model_kinds
-    )
+    path, manifest = checked_manifest(folder, **checks)
     from safetensors.numpy import load_file
 
     try:

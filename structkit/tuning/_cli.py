@@ -69,12 +69,8 @@ def add_tune_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     lora.add_argument("--teacher-model", default=None, help="the teacher's model (its default)")
     tune.add_argument("--seed", type=int, default=0, help="split and fitting seed (0)")
     tune.add_argument("--train", type=int, default=236, help="CUAD: training contracts (236)")
-    tune.add_argument(
-        "--validation",
-        type=float,
-        default=None,
-        help="CUAD: validation contracts (48); diagnosis: validation share (0.2)",
-    )
+    held = "CUAD: validation contracts (48); diagnosis: validation share (0.2)"
+    tune.add_argument("--validation", type=float, help=held)
     tune.add_argument(
         "--exclude",
         action="append",
