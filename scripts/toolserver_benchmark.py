@@ -47,20 +47,13 @@ PATIENT = ROOT / "examples" / "patient_record.json"
 CLI = [sys.executable, "-m", "structkit.cli"]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class Serve:
     """One ``structkit serve`` process on a free loopback port."""
 
     def __init__(self, *args: str, log: Path) -> None:
-        self.port = _free_port()
+        from structkit.testing import free_port
+
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.argv = [*CLI, "serve", "--port", str(self.port), "--root", str(ROOT), *args]
         self.log = log

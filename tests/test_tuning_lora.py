@@ -116,21 +116,12 @@ def _lora_changes_answers(engine: Any, lora: Path) -> None:
 
 
 @pytest.mark.engine
-def test_lora_loads_on_llamacpp_on_the_shipped_gguf(lora: Path) -> None:
-    from structkit.engines import LlamaCppEngine
+@pytest.mark.parametrize("kind", ["llamacpp", "vllm"])
+def test_lora_loads_on_each_engine_and_changes_its_answers(lora: Path, kind: str) -> None:
+    """llama.cpp applies the GGUF form to the shipped Q4 GGUF; vLLM loads the PEFT form."""
+    from structkit.engines import LlamaCppEngine, VLLMEngine
 
-    engine = LlamaCppEngine(parallel=2)
-    try:
-        _lora_changes_answers(engine, lora)
-    finally:
-        engine.close()
-
-
-@pytest.mark.engine
-def test_lora_loads_on_vllm(lora: Path) -> None:
-    from structkit.engines import VLLMEngine
-
-    engine = VLLMEngine(kv_cache_gib=1.0)
+    engine = LlamaCppEngine(parallel=2) if kind == "llamacpp" else VLLMEngine(kv_cache_gib=1.0)
     try:
         _lora_changes_answers(engine, lora)
     finally:
