@@ -25,6 +25,7 @@ from structkit import AdapterError
 from structkit._prepare import GGUF_SHA256
 from structkit.tasks.diagnosis import analyse, diagnosis_task
 from structkit.tuning import LoraSettings, tune_diagnosis
+from structkit.tuning._lora import training_dtype
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDS = [
@@ -78,6 +79,8 @@ def test_tiny_training_run_lowers_the_loss_and_records_its_provenance(lora: Path
     assert losses[-1]["train_loss"] < losses[0]["train_loss"]
     assert manifest["kind"] == "lora" and manifest["task"] == "diagnosis"
     assert manifest["base_model"]["gguf_sha256"] == GGUF_SHA256
+    # the dtype it computed in: ``auto`` resolved by this CPU's flags
+    assert manifest["settings"]["dtype"] == training_dtype(TINY) in ("float32", "bfloat16")
     assert len(manifest["training_data"]["sha256"]) == 64
     assert manifest["settings"]["rank"] == 8
     assert manifest["structkit_version"] == structkit.__version__
@@ -254,3 +257,51 @@ def test_a_real_engine_as_teacher_gives_grounded_labels(tmp_path: Path, real_eng
     for example in examples:
         order = json.loads(example.answer)["differential"]
         assert order and set(order) <= {c.code for c in by_id[example.document].candidates}
+
+
+def test_a_teacher_labels_both_splits_in_one_run_and_the_split_stays_by_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from structkit.engines import FakeEngine
+    from structkit.tuning import _diagnosis
+
+    def reverse(request: Any) -> str:
+        codes = request.json_schema["properties"]["differential"]["items"]["enum"]
+        return json.dumps({"differential": list(reversed(codes))[:5]})
+
+    runs: list[int] = []
+    teacher_orders = _diagnosis._teacher_orders
+
+    def counted(inputs: Any, records: Any, teacher: Any) -> Any:
+        runs.append(len(records))
+        return teacher_orders(inputs, records, teacher)
+
+    trained: dict[str, Any] = {}
+
+    def fake_train(train: Any, validation: Any, **kwargs: Any) -> Any:
+        trained.update(train=train, validation=validation, data=kwargs["data"])
+        return tmp_path / "out", {
+            "train_examples": len(train),
+            "losses": [{"validation_loss": 1.0}],
+        }
+
+    monkeypatch.setattr(_diagnosis, "_teacher_orders", counted)
+    monkeypatch.setattr(_diagnosis, "train_lora", fake_train)
+    data, records = _records(tmp_path)
+    tune_diagnosis(
+        data, out=tmp_path / "out", kinds=["lora"], validation=0.25, teacher=FakeEngine(reverse)
+    )
+    assert runs == [len(records)]  # one teacher run over the training and validation records
+    split = trained["data"]
+    assert {e.document for e in trained["train"]} <= set(split["train_records"])
+    assert {e.document for e in trained["validation"]} <= set(split["validation_records"])
+    assert trained["validation"] and split["labels"]["labels"] == "teacher"
+
+
+def test_a_lora_dtype_other_than_float32_or_bfloat16_is_a_configuration_error() -> None:
+    assert training_dtype(LoraSettings(dtype="bfloat16")) == "bfloat16"
+    cpu = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    native = "avx512_bf16" in cpu or "amx_bf16" in cpu
+    assert training_dtype(LoraSettings()) == ("bfloat16" if native else "float32")
+    with pytest.raises(structkit.ConfigurationError, match="float16"):
+        LoraSettings(dtype="float16")

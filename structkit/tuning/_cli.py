@@ -60,6 +60,13 @@ def add_tune_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     lora.add_argument("--learning-rate", type=float, default=2e-4, help="AdamW (2e-4)")
     lora.add_argument("--max-steps", type=int, default=None, help="stop after N optimizer steps")
     lora.add_argument(
+        "--dtype",
+        choices=("auto", "float32", "bfloat16"),
+        default="auto",
+        help="compute dtype (auto: bfloat16 autocast where the CPU has avx512_bf16 or AMX, "
+        "else float32)",
+    )
+    lora.add_argument(
         "--teacher",
         default=None,
         metavar="URL|ENGINE",
@@ -111,6 +118,7 @@ def run_tune(args: argparse.Namespace) -> int:
             epochs=args.epochs,
             max_steps=args.max_steps,
             seed=args.seed,
+            dtype=args.dtype,
         )
         options = {
             "exclude": args.exclude,

@@ -300,8 +300,12 @@ def _lora(
     settings: LoraSettings,
     teacher: Engine | None,
 ) -> tuple[Path, dict[str, Any]]:
-    train_examples, train_labels = lora_examples(source, train, teacher=teacher)
-    val_examples, val_labels = lora_examples(source, val, teacher=teacher)
+    # One call over both splits: a teacher answers them in one engine batch; the examples are
+    # then split by document as the records were.
+    examples, labels = lora_examples(source, [*train, *val], teacher=teacher)
+    train_ids = {r.id for r in train}
+    train_examples = [e for e in examples if e.document in train_ids]
+    val_examples = [e for e in examples if e.document not in train_ids]
     return train_lora(
         train_examples,
         val_examples,
@@ -311,8 +315,8 @@ def _lora(
         data={
             **data,
             "train_examples": len(train_examples),
-            "train_labels": train_labels,
-            "validation_labels": val_labels,
+            "validation_examples": len(val_examples),
+            "labels": labels,
         },
     )
 
