@@ -220,11 +220,8 @@ class LlamaCppEngine(EmbeddedEngine):
 
     def _load_adapters(self, requests: Sequence[GenerationRequest]) -> dict[int, str]:
         """Make sure the engine runs every LoRA the requests name (a new one restarts it: about
-        a second); returns the errors of requests whose adapter has no llama.cpp form."""
-        with self._adapters_lock:
-            return self._load_adapters_locked(requests)
-
-    def _load_adapters_locked(self, requests: Sequence[GenerationRequest]) -> dict[int, str]:
+        a second, once the requests in flight are done); returns the errors of requests whose
+        adapter has no llama.cpp form. Called under ``_adapters_lock``."""
         errors: dict[int, str] = {}
         new: list[LoraAdapter] = []
         for index, request in enumerate(requests):
@@ -244,8 +241,7 @@ class LlamaCppEngine(EmbeddedEngine):
             log.info("structkit: llama.cpp starts with %d LoRA adapter(s)", len(self._lora_files))
         return errors
 
-    def _complete(self, request: GenerationRequest) -> Completion:
-        server = self.server
+    def _complete(self, server: Any, request: GenerationRequest) -> Completion:
         started = time.monotonic()
         try:
             response = server.handle_chat_completions(self.request_body(request))
@@ -259,13 +255,23 @@ class LlamaCppEngine(EmbeddedEngine):
         refuse_tools(requests, "LlamaCppEngine")
         if not requests:
             return []
-        errors = self._load_adapters(requests)
-        _ = self.server
-        assert self._pool is not None
-        runnable = [r for i, r in enumerate(requests) if i not in errors]
-        done = iter(self._pool.map(self._complete, runnable))
+        # A request needing a new LoRA restarts the server; under the lock, a job takes the
+        # server and queues its requests on it, so another thread's restart waits for those to
+        # finish (``close`` drains the pool) instead of pulling the server from under them.
+        with self._adapters_lock:
+            errors = self._load_adapters(requests)
+            server = self.server
+            assert self._pool is not None
+            futures = [
+                self._pool.submit(self._complete, server, r)
+                for i, r in enumerate(requests)
+                if i not in errors
+            ]
+        done = iter(futures)
         return [
-            Completion(text="", finish_reason=None, error=errors[i]) if i in errors else next(done)
+            Completion(text="", finish_reason=None, error=errors[i])
+            if i in errors
+            else next(done).result()
             for i in range(len(requests))
         ]
 
