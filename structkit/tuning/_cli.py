@@ -61,10 +61,10 @@ def add_tune_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     lora.add_argument("--max-steps", type=int, default=None, help="stop after N optimizer steps")
     lora.add_argument(
         "--dtype",
-        choices=("auto", "float32", "bfloat16"),
-        default="auto",
-        help="compute dtype (auto: bfloat16 autocast where the CPU has avx512_bf16 or AMX, "
-        "else float32)",
+        choices=("float32", "bfloat16", "auto"),
+        default="float32",
+        help="compute dtype (float32; bfloat16: autocast; auto: bfloat16 where the CPU has "
+        "avx512_bf16 or AMX)",
     )
     lora.add_argument(
         "--teacher",

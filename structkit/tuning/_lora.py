@@ -78,12 +78,13 @@ class LoraSettings:
     max_steps: int | None = None
     """Stop after this many optimizer steps in all (a short run); ``None``: whole epochs."""
     seed: int = 0
-    dtype: str = "auto"
-    """``bfloat16``: the forward and backward passes under bfloat16 autocast (the weights, the
-    LoRA and the optimizer stay float32), 1.47x the float32 steps' speed where measured
-    (``scripts/lora_speed.py``, a CPU with avx512_bf16); ``float32``; ``auto`` (default):
-    bfloat16 where the CPU computes it (avx512_bf16, AMX), float32 elsewhere (where PyTorch
-    emulates bfloat16, slowly). The manifest records the dtype used."""
+    dtype: str = "float32"
+    """``float32`` (default); ``bfloat16``: the forward and backward passes under bfloat16
+    autocast (the weights, the LoRA and the optimizer stay float32); ``auto``: bfloat16 where
+    the CPU computes it (avx512_bf16, AMX), float32 elsewhere (PyTorch emulates it, slowly).
+    Measured on a CPU with avx512_bf16 (README, Tuning): bfloat16 steps were 1.47x float32's
+    on a short run of short questions but no faster on the whole diagnosis run (same
+    validation loss), so float32 stays the default. The manifest records the dtype used."""
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
