@@ -152,17 +152,17 @@ def main(argv: list[str] | None = None) -> int:
         return lambda lora: _scores(_fused(head, records, lora, w), list(records))
 
     val_records, val_runs = sets["validation"]
+    on_validation = {w: _over_runs(score(val_records, w), val_runs) for w in WEIGHTS}
     chosen = max(
         WEIGHTS,
         key=lambda w: (
-            round(_over_runs(score(val_records, w), val_runs)["mrr"][0], 6),
-            _over_runs(score(val_records, w), val_runs)["recall_at1"][0],
+            round(on_validation[w]["mrr"][0], 6),
+            on_validation[w]["recall_at1"][0],
             -w,
         ),
     )
     print(f"host: {host()}; engine {args.engine}; LoRA {manifest['files']['adapter.gguf'][:12]}")
-    for w in WEIGHTS:
-        got = _over_runs(score(val_records, w), val_runs)
+    for w, got in on_validation.items():
         print(f"validation w={w:g}: " + ", ".join(f"{m} {v[0]:.3f}" for m, v in got.items()))
     print(f"chosen on validation: w = {chosen:g}")
     for name, (scored, runs) in sets.items():
