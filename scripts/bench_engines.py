@@ -55,7 +55,7 @@ def host_line() -> str:
 
 
 def _host_dtype() -> str:
-    from structkit.engines._vllm import cpu_dtype
+    from structkit._host import cpu_dtype
 
     return cpu_dtype()
 

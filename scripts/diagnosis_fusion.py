@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import structkit
-from structkit._heads import host
+from structkit._host import host
 from structkit.adapters import load
 from structkit.evaluation import load_dataset
 from structkit.tasks.diagnosis import _head as head_mod

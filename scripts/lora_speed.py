@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from structkit._heads import host
+from structkit._host import host
 from structkit.tuning._diagnosis import load_records, lora_examples, split_by_record
 from structkit.tuning._lora import LoraSettings, train_lora
 

@@ -33,7 +33,6 @@ __all__ = [
     "checked_manifest",
     "file_sha256",
     "fitted_tfidf",
-    "host",
     "lines_sha256",
     "read_head",
     "write_head",
@@ -180,22 +179,6 @@ def write_head(folder: Path, *, manifest: dict[str, Any], tensors: dict[str, np.
     manifest = {**manifest, "files": {WEIGHTS: file_sha256(folder / WEIGHTS)}}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return folder
-
-
-def host() -> dict[str, Any]:
-    """The CPU model, its cores and the bf16-relevant flags (training figures name their host)."""
-    name, flags = "unknown", set[str]()
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and name == "unknown":
-                name = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = set(value.split())
-    except OSError:
-        pass
-    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
-    return {"cpu": name, "cores": os.cpu_count(), "flags": [f for f in wanted if f in flags]}
 
 
 class _Head(Protocol):

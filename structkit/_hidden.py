@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from ._host import cpu_dtype
+
 __all__ = ["HiddenStates", "hidden_states", "preferred_dtype"]
 
 #: Tokens of a text that are read (a candidate span is at most a few sentences).
@@ -33,11 +35,7 @@ BATCH = 8
 
 def preferred_dtype() -> str:
     """``"bfloat16"`` where the CPU computes it natively (avx512_bf16, AMX), else ``"float32"``."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return "float32"
-    return "bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
+    return cpu_dtype()
 
 
 class HiddenStates:

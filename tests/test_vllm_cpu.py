@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from structkit.engines._vllm import _cpu_environment, cpu_dtype, cpu_flags
+from structkit._host import cpu_dtype, cpu_flags
+from structkit.engines._vllm import _cpu_environment
 
 
 def test_bfloat16_only_where_the_cpu_computes_it_natively():
@@ -14,9 +15,20 @@ def test_bfloat16_only_where_the_cpu_computes_it_natively():
     assert cpu_dtype(set()) == "float32"
 
 
-def test_this_hosts_flags_are_read():
-    flags = cpu_flags()
-    assert cpu_dtype() == ("bfloat16" if {"amx_bf16", "avx512_bf16"} & flags else "float32")
+def test_this_hosts_cpu_is_read_once_for_every_user():
+    from pathlib import Path
+
+    from structkit._hidden import preferred_dtype
+    from structkit._host import host
+
+    text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    line = next(x for x in text.splitlines() if x.startswith("flags"))
+    assert cpu_flags() == set(line.partition(":")[2].split())
+    expected = "bfloat16" if {"amx_bf16", "avx512_bf16"} & cpu_flags() else "float32"
+    assert cpu_dtype() == preferred_dtype() == expected  # vLLM, hidden states, LoRA agree
+    about = host()
+    assert about["cpu"] != "unknown" and about["cores"] == os.cpu_count()
+    assert set(about["flags"]) <= cpu_flags()
 
 
 def test_all_cores_compute_unless_the_user_said_otherwise(monkeypatch):

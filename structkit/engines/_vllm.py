@@ -21,12 +21,13 @@ from typing import Any
 from .._config import default_model, env
 from .._engine import Completion, GenerationRequest, refuse_tools
 from .._errors import EngineUnavailableError, ModelNotFoundError
+from .._host import cpu_dtype
 from .._prepare import prepare_default_model
 from .._profiles import DEFAULT_MODEL, ModelProfile
 from ._embedded import EmbeddedEngine
 from ._shared import shared_engine
 
-__all__ = ["VLLMEngine", "cpu_dtype", "cpu_flags", "get_engine", "resolve_model"]
+__all__ = ["VLLMEngine", "get_engine", "resolve_model"]
 
 log = logging.getLogger("structkit")
 
@@ -59,29 +60,6 @@ def resolve_model(model: str | os.PathLike[str] | None) -> tuple[str, str]:
         f"no model at {chosen!r}: give a local model folder, a Hugging Face id "
         f"(org/name), or {DEFAULT_MODEL!r} for the packaged default"
     )
-
-
-def cpu_flags() -> set[str]:
-    """The CPU feature flags of this host (empty where /proc/cpuinfo is not readable)."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
-            for line in handle:
-                if line.startswith("flags"):
-                    return set(line.partition(":")[2].split())
-    except OSError:
-        pass
-    return set()
-
-
-def cpu_dtype(flags: set[str] | None = None) -> str:
-    """bfloat16 where the CPU computes it natively (AMX or AVX512-BF16), float32 elsewhere.
-
-    Measured on the shipped diagnosis questions: bfloat16 was 1.7x faster than float32 on an AMD
-    EPYC with AVX512-BF16 and no AMX, ~1.4x on a Xeon with AMX, ~3x slower on an AVX2-only EPYC
-    (it is emulated there).
-    """
-    flags = cpu_flags() if flags is None else flags
-    return "bfloat16" if {"amx_bf16", "avx512_bf16"} & flags else "float32"
 
 
 def _cpu_environment() -> None:

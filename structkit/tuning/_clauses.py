@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from .._errors import ConfigurationError, DatasetError
-from .._heads import host, lines_sha256, write_head
+from .._heads import lines_sha256, write_head
+from .._host import host
 from .._version import __version__
 from ..tasks.clauses import _head as head_mod
 from ..tasks.clauses import _modes as modes

@@ -29,7 +29,8 @@ import numpy as np
 
 from .._engine import Engine
 from .._errors import ConfigurationError, DatasetError, InputError
-from .._heads import host, lines_sha256, write_head
+from .._heads import lines_sha256, write_head
+from .._host import host
 from .._version import __version__
 from ..adapters import load
 from ..clinical.candidates import Candidate

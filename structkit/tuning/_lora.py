@@ -32,7 +32,8 @@ import numpy as np
 
 from .._engine import Message
 from .._errors import ConfigurationError, DatasetError, MissingExtraError
-from .._heads import MANIFEST, file_sha256, host
+from .._heads import MANIFEST, file_sha256
+from .._host import host
 from .._lora import GGUF_FILE, LORA_FORMAT, PEFT_FOLDER
 from .._version import __version__
 
