@@ -28,7 +28,7 @@ from structkit.adapters import load
 from structkit.evaluation import load_dataset
 from structkit.tasks.diagnosis import _head as head_mod
 from structkit.tasks.diagnosis import analyse, diagnosis_task
-from structkit.tuning._diagnosis import _scores, load_records
+from structkit.tuning._diagnosis import _scores, load_records, record_of
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARK = ROOT / "datasets" / "diagnosis_real.jsonl"
@@ -36,20 +36,10 @@ WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 METRICS = ("recall_at1", "mrr", "recall_at5")
 
 
-class _Scored:
-    """A record as the head scores it: candidates in code's order, features, texts, gold."""
-
-    def __init__(self, record_id: str, gold: list[str], analysis: Any) -> None:
-        self.id, self.gold = record_id, gold
-        self.candidates = head_mod.code_order(analysis)
-        self.features = head_mod.code_features(analysis)
-        self.texts = [head_mod.candidate_text(c) for c in self.candidates]
-
-
-def _benchmark() -> tuple[list[_Scored], dict[str, Any]]:
+def _benchmark() -> tuple[list[Any], dict[str, Any]]:
     items = load_dataset(BENCHMARK)
     scored = [
-        _Scored(
+        record_of(
             i.id, [str(c) for c in i.gold.get("icd10", [])], analyse(load(i.input, record_id=i.id))
         )
         for i in items
@@ -77,7 +67,7 @@ def _lora_orders(
 
 
 def _fused(
-    head: head_mod.DiagnosisHead, records: Sequence[_Scored], lora: dict[str, list[str]], w: float
+    head: head_mod.DiagnosisHead, records: Sequence[Any], lora: dict[str, list[str]], w: float
 ) -> list[list[str]]:
     orders = []
     for r in records:

@@ -85,6 +85,24 @@ def _matches(code: str, gold: Sequence[str]) -> bool:
     return any(code == g or related(code, g) for g in gold)
 
 
+def record_of(
+    record_id: str, gold: list[str], analysis: Any, *, sha256: str = "", source: str = ""
+) -> _Record:
+    """A record as the head sees it: code's candidates in order, their features and texts, and
+    the labels gold gives them (the benchmark's matching rule)."""
+    ranked = head_mod.code_order(analysis)
+    return _Record(
+        id=record_id,
+        sha256=sha256,
+        source=source,
+        gold=gold,
+        candidates=ranked,
+        features=head_mod.code_features(analysis),
+        texts=[head_mod.candidate_text(c) for c in ranked],
+        labels=[int(_matches(c.code, gold)) for c in ranked],
+    )
+
+
 def load_records(
     data: str | Path, *, exclude: Iterable[str | Path] = ()
 ) -> tuple[list[_Record], int]:
@@ -113,19 +131,7 @@ def load_records(
         except InputError:
             left_out += 1  # an unreadable record is not training data; the report counts it
             continue
-        ranked = head_mod.code_order(analysis)
-        records.append(
-            _Record(
-                id=item.id,
-                sha256=digest,
-                source=source,
-                gold=gold,
-                candidates=ranked,
-                features=head_mod.code_features(analysis),
-                texts=[head_mod.candidate_text(c) for c in ranked],
-                labels=[int(_matches(c.code, gold)) for c in ranked],
-            )
-        )
+        records.append(record_of(item.id, gold, analysis, sha256=digest, source=source))
     return records, left_out
 
 
