@@ -171,10 +171,9 @@ def _score_contracts(
     return out, time.perf_counter() - started
 
 
-def _lora_spans(contracts: Sequence[Contract], scored: Sequence[dict[str, Any]]) -> list[Any]:
+def _lora_spans(scored: Sequence[dict[str, Any]]) -> list[Any]:
     spans = []
-    for contract, mine in zip(contracts, scored, strict=True):
-        del contract
+    for mine in scored:
         for clause_type, q in mine.items():
             best = max(q["p"], key=lambda c: q["p"][c])
             if best != "none":
@@ -288,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         row = [
             baseline_f1(contracts),
             _micro_f1(_fused_spans(head, contracts, scored[name], 0.0), gold),
-            _micro_f1(_lora_spans(contracts, scored[name]), gold),
+            _micro_f1(_lora_spans(scored[name]), gold),
             _micro_f1(_fused_spans(head, contracts, scored[name], best_w), gold),
         ]
         print(f"| {name} | " + " | ".join(f"{f:.3f}" for f in row) + " |")
