@@ -55,8 +55,7 @@ from structkit.tuning._clauses_data import (
     Contract,
     cuad_contracts,
     cuad_split,
-    independent_check,
-    sha256_bytes,
+    independent_contracts,
     slot_span,
 )
 from structkit.tuning._lora import _END_OF_TURN, LoraExample, LoraSettings, train_lora
@@ -208,21 +207,6 @@ def _gold(contracts: Sequence[Contract]) -> list[Any]:
     return [g for c in contracts for g in c.gold]
 
 
-def _independent(folder: Path, csv_path: Path) -> list[Path]:
-    rows = {Path(r["Filename"]).stem.casefold() for r in cuad.read_master_clauses(csv_path)}
-    ours = {sha256_bytes(p.read_bytes()) for p in (ROOT / "datasets/clauses").glob("*.txt")}
-    our_names = {p.stem for p in (ROOT / "datasets/clauses").glob("*.txt")}
-    return [
-        p
-        for p in sorted((folder / "full_contract_txt").glob("*.txt"))
-        if independent_check(p.stem)
-        and p.stem.casefold() in rows
-        and len(p.read_bytes()) <= 100_000
-        and sha256_bytes(p.read_bytes()) not in ours
-        and cuad.dataset_name(p.name) not in our_names
-    ]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("cuad", type=Path)
@@ -259,7 +243,9 @@ def main(argv: list[str] | None = None) -> int:
             train, val, out=folder, task="clauses", settings=settings, data=data
         )
         print(f"trained in {time.perf_counter() - started:.0f} s: {json.dumps(figures)}")
-    independent_paths = _independent(args.cuad, csv_path)
+    independent_paths = independent_contracts(
+        args.cuad, exclude_texts=sorted((ROOT / "datasets/clauses").glob("*.txt"))
+    )
     independent = list(
         zip(cuad_contracts(independent_paths, csv_path, k=3), independent_paths, strict=True)
     )

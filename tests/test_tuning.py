@@ -14,7 +14,13 @@ import pytest
 import structkit
 from structkit import AdapterError, ConfigurationError, cli
 from structkit.tasks import with_adapter
-from structkit.tuning import CUAD_HELD_OUT_NAMES, cuad_split, independent_check, tune_clauses
+from structkit.tuning import (
+    CUAD_HELD_OUT_NAMES,
+    cuad_split,
+    independent_check,
+    independent_contracts,
+    tune_clauses,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "structkit" / "tuned"
@@ -63,6 +69,34 @@ def test_cuad_split_never_uses_held_out_contracts(tmp_path: Path) -> None:
     assert split.excluded[f"{names[-1]}.txt"] == "issue #12"
     again = cuad_split(tmp_path, exclude_texts=[evaluation_copy, excerpt], train=10, validation=5)
     assert again == split  # seeded
+
+
+def test_independent_contracts_are_the_checked_ones_with_gold_and_never_the_dataset(
+    tmp_path: Path,
+) -> None:
+    texts = tmp_path / "full_contract_txt"
+    texts.mkdir()
+    names = [f"Contract{i:03d}_EX-10.1_Agreement" for i in range(80)]
+    kept = [n for n in names if independent_check(n)]
+    assert len(kept) >= 5
+    no_row, too_long, copied, excerpted = kept[:4]
+    evaluation_copy = tmp_path / "ours.txt"
+    evaluation_copy.write_text("the evaluation contract\n", encoding="utf-8")
+    excerpt = tmp_path / f"{_cuad_slug(excerpted + '.txt')}.txt"
+    excerpt.write_text("an excerpt\n", encoding="utf-8")
+    for name in names:
+        body = "the evaluation contract\n" if name == copied else f"contract {name}\n"
+        if name == too_long:
+            body = "x" * 2_000
+        (texts / f"{name}.txt").write_text(body, encoding="utf-8")
+    rows = "".join(f'"{n}.pdf"\n' for n in names if n != no_row)
+    (tmp_path / "master_clauses.csv").write_text("Filename\n" + rows, encoding="utf-8")
+    found = independent_contracts(
+        tmp_path, exclude_texts=[evaluation_copy, excerpt], max_bytes=1_000
+    )
+    assert [p.stem for p in found] == kept[4:]
+    split = cuad_split(tmp_path, exclude_texts=[evaluation_copy, excerpt], train=10, validation=5)
+    assert not set(found) & set(split.train + split.validation)
 
 
 @pytest.mark.parametrize("kind", ["learned", "tuned"])

@@ -14,7 +14,13 @@ Two tasks are tunable, each with a head over code's candidates:
 from __future__ import annotations
 
 from ._clauses import TuneReport, tune_clauses
-from ._clauses_data import CUAD_HELD_OUT_NAMES, Split, cuad_split, independent_check
+from ._clauses_data import (
+    CUAD_HELD_OUT_NAMES,
+    Split,
+    cuad_split,
+    independent_check,
+    independent_contracts,
+)
 from ._diagnosis import DIAGNOSIS_HELD_OUT, DiagnosisTuneReport, tune_diagnosis
 from ._lora import LoraSettings
 
@@ -27,6 +33,7 @@ __all__ = [
     "TuneReport",
     "cuad_split",
     "independent_check",
+    "independent_contracts",
     "tune",
     "tune_clauses",
     "tune_diagnosis",

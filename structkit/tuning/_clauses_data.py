@@ -27,6 +27,7 @@ __all__ = [
     "cuad_split",
     "dataset_contracts",
     "independent_check",
+    "independent_contracts",
     "sha256_bytes",
     "slot_span",
     "split_by_contract",
@@ -49,6 +50,35 @@ def independent_check(stem: str) -> bool:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def independent_contracts(
+    folder: Path, *, exclude_texts: Iterable[Path] = (), max_bytes: int = 100_000
+) -> list[Path]:
+    """The independent check's contracts of a CUAD folder, sorted: those
+    :func:`independent_check` keeps that have a gold row in ``master_clauses.csv``, are at most
+    ``max_bytes`` long and are not one of ``exclude_texts`` (the evaluation dataset's contracts,
+    by bytes or by dataset name, as in :func:`cuad_split`). Never trained on, never used to
+    choose a setting: the scripts that report on them all select them here."""
+    from ..evaluation.cuad import dataset_name, read_master_clauses
+
+    exclude = list(exclude_texts)
+    evaluation = {sha256_bytes(p.read_bytes()) for p in exclude}
+    evaluation_names = {p.stem for p in exclude}
+    with_gold = {
+        Path(r.get("Filename", "")).stem.casefold()
+        for r in read_master_clauses(folder / "master_clauses.csv")
+    }
+    out = []
+    for path in sorted((folder / "full_contract_txt").glob("*.txt")):
+        if not independent_check(path.stem) or path.stem.casefold() not in with_gold:
+            continue
+        data = path.read_bytes()
+        if len(data) > max_bytes or sha256_bytes(data) in evaluation:
+            continue
+        if dataset_name(path.name) not in evaluation_names:
+            out.append(path)
+    return out
 
 
 @dataclass(frozen=True)
