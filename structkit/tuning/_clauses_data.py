@@ -60,25 +60,50 @@ def independent_contracts(
     ``max_bytes`` long and are not one of ``exclude_texts`` (the evaluation dataset's contracts,
     by bytes or by dataset name, as in :func:`cuad_split`). Never trained on, never used to
     choose a setting: the scripts that report on them all select them here."""
-    from ..evaluation.cuad import dataset_name, read_master_clauses
-
-    exclude = list(exclude_texts)
-    evaluation = {sha256_bytes(p.read_bytes()) for p in exclude}
-    evaluation_names = {p.stem for p in exclude}
-    with_gold = {
-        Path(r.get("Filename", "")).stem.casefold()
-        for r in read_master_clauses(folder / "master_clauses.csv")
-    }
+    rules = _Rules.of(folder, exclude_texts)
     out = []
     for path in sorted((folder / "full_contract_txt").glob("*.txt")):
-        if not independent_check(path.stem) or path.stem.casefold() not in with_gold:
+        if not independent_check(path.stem) or not rules.has_gold(path):
             continue
         data = path.read_bytes()
-        if len(data) > max_bytes or sha256_bytes(data) in evaluation:
-            continue
-        if dataset_name(path.name) not in evaluation_names:
+        if len(data) <= max_bytes and not rules.in_evaluation(path, data):
             out.append(path)
     return out
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """What a CUAD folder's contract is checked against: the evaluation dataset's contracts (by
+    bytes, or by dataset name: the dataset keeps excerpts under ``cuad_<slug>``) and the file
+    names with a gold row (11 of CUAD's 510 differ from their CSV row's: no gold)."""
+
+    evaluation: frozenset[str]
+    evaluation_names: frozenset[str]
+    with_gold: frozenset[str]
+
+    @classmethod
+    def of(cls, folder: Path, exclude_texts: Iterable[Path]) -> _Rules:
+        from ..evaluation.cuad import read_master_clauses
+
+        exclude = list(exclude_texts)
+        return cls(
+            frozenset(sha256_bytes(p.read_bytes()) for p in exclude),
+            frozenset(p.stem for p in exclude),
+            frozenset(
+                Path(r.get("Filename", "")).stem.casefold()
+                for r in read_master_clauses(folder / "master_clauses.csv")
+            ),
+        )
+
+    def in_evaluation(self, path: Path, data: bytes) -> bool:
+        from ..evaluation.cuad import dataset_name
+
+        return sha256_bytes(data) in self.evaluation or dataset_name(path.name) in (
+            self.evaluation_names
+        )
+
+    def has_gold(self, path: Path) -> bool:
+        return path.stem.casefold() in self.with_gold
 
 
 @dataclass(frozen=True)
@@ -114,21 +139,12 @@ def cuad_split(
             f"{str(folder)!r} is not a CUAD folder"
             " (needs full_contract_txt/ and master_clauses.csv)"
         )
-    from ..evaluation.cuad import dataset_name, read_master_clauses
-
-    exclude = list(exclude_texts)
-    evaluation = {sha256_bytes(p.read_bytes()) for p in exclude}
-    evaluation_names = {p.stem for p in exclude}
-    # 11 of CUAD's 510 file names differ from their CSV row's (punctuation): no gold to learn from.
-    with_gold = {
-        Path(r.get("Filename", "")).stem.casefold()
-        for r in read_master_clauses(folder / "master_clauses.csv")
-    }
+    rules = _Rules.of(folder, exclude_texts)
     excluded: dict[str, str] = {}
     eligible: list[Path] = []
     for path in sorted(texts.glob("*.txt")):
         data = path.read_bytes()
-        if sha256_bytes(data) in evaluation or dataset_name(path.name) in evaluation_names:
+        if rules.in_evaluation(path, data):
             excluded[path.name] = "evaluation dataset"
         elif any(name.casefold() in path.stem.casefold() for name in CUAD_HELD_OUT_NAMES):
             excluded[path.name] = "issue #12"
@@ -136,7 +152,7 @@ def cuad_split(
             excluded[path.name] = "independent check"
         elif len(data) > max_bytes:
             excluded[path.name] = "size"
-        elif path.stem.casefold() not in with_gold:
+        elif not rules.has_gold(path):
             excluded[path.name] = "no gold row"
         else:
             eligible.append(path)
