@@ -38,7 +38,7 @@ import math
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ from structkit.tasks.clauses import clauses_task
 from structkit.tuning._clauses import _micro_f1, baseline_f1
 from structkit.tuning._clauses_data import (
     Contract,
+    Split,
     cuad_contracts,
     cuad_split,
     independent_contracts,
@@ -207,48 +208,103 @@ def _gold(contracts: Sequence[Contract]) -> list[Any]:
     return [g for c in contracts for g in c.gold]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("cuad", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--questions", type=int, default=480)
-    parser.add_argument("--validation-questions", type=int, default=96)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--dtype", default="float32", help="training dtype (scoring: bfloat16)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip-training", action="store_true", help="score OUT's LoRA")
-    args = parser.parse_args(argv)
-    csv_path = args.cuad / "master_clauses.csv"
+# --- shared with scripts/clauses_lora_pointwise.py ----------------------------------------
+
+
+def parser(description: str, *, dtype: str) -> argparse.ArgumentParser:
+    """The arguments both clauses LoRA scripts take (each adds its sample sizes)."""
+    out = argparse.ArgumentParser(description=description)
+    out.add_argument("cuad", type=Path)
+    out.add_argument("--out", type=Path, required=True)
+    out.add_argument("--epochs", type=int, default=1)
+    out.add_argument("--dtype", default=dtype, help="training dtype (scoring: bfloat16)")
+    out.add_argument("--seed", type=int, default=0)
+    out.add_argument("--skip-training", action="store_true", help="score OUT's LoRA")
+    return out
+
+
+Pairs = list[tuple[Contract, Path]]
+
+
+def cuad_sets(cuad_folder: Path) -> tuple[Split, Pairs, Pairs, Pairs]:
+    """The heads' split and its training, validation and independent-check contracts (with
+    their paths); prints the host."""
+    csv_path = cuad_folder / "master_clauses.csv"
+    ours = sorted((ROOT / "datasets/clauses").glob("*.txt"))
     print(f"host: {host()}")
-    split = cuad_split(args.cuad, exclude_texts=sorted((ROOT / "datasets/clauses").glob("*.txt")))
-    train_c = list(zip(cuad_contracts(split.train, csv_path, k=3), split.train, strict=True))
-    val_c = list(
-        zip(cuad_contracts(split.validation, csv_path, k=3), split.validation, strict=True)
-    )
+    split = cuad_split(cuad_folder, exclude_texts=ours)
+    independent = independent_contracts(cuad_folder, exclude_texts=ours)
+
+    def pairs(paths: list[Path]) -> Pairs:
+        return list(zip(cuad_contracts(paths, csv_path, k=3), paths, strict=True))
+
+    return split, pairs(split.train), pairs(split.validation), pairs(independent)
+
+
+def train(
+    folder: Path,
+    examples: tuple[list[LoraExample], list[LoraExample]],
+    *,
+    split: Split,
+    args: argparse.Namespace,
+    about: dict[str, Any],
+) -> None:
+    """Train the LoRA on (training, validation) examples into ``folder``, as ``--kinds lora``
+    does; ``about`` goes into the manifest's data beside the source and the split."""
+    settings = LoraSettings(epochs=args.epochs, seed=args.seed, dtype=args.dtype)
+    data = {
+        "source": "CUAD_v1 (CC BY 4.0, The Atticus Project)",
+        "train_contracts": [p.name for p in split.train],
+        "validation_contracts": [p.name for p in split.validation],
+        **about,
+    }
+    started = time.perf_counter()
+    _, figures = train_lora(*examples, out=folder, task="clauses", settings=settings, data=data)
+    print(f"trained in {time.perf_counter() - started:.0f} s: {json.dumps(figures)}")
+
+
+def report(
+    sets: dict[str, list[Contract]],
+    scored: dict[str, Any],
+    *,
+    fused: Callable[[list[Contract], Any, float], list[Any]],
+    alone: Callable[[list[Contract], Any], list[Any]],
+    weights: Sequence[float],
+) -> None:
+    """Choose ``w`` on the first set (F1, then the smaller ``w``) and print every set's micro
+    F1: code's baseline, the head alone (``w = 0``), the LoRA alone, the fusion at that ``w``."""
+    first = next(iter(sets))
+    val_gold = _gold(sets[first])
+    by_w = {w: _micro_f1(fused(sets[first], scored[first], w), val_gold) for w in weights}
+    best_w = max(weights, key=lambda w: (round(by_w[w], 6), -w))
+    print("validation F1 by w: " + ", ".join(f"{w}: {f:.3f}" for w, f in by_w.items()))
+    print(f"w chosen on validation: {best_w}")
+    print("\n| contracts | baseline (code) | learned (no model) | LoRA alone | learned + LoRA |")
+    print("|---|---|---|---|---|")
+    for name, contracts in sets.items():
+        gold = _gold(contracts)
+        row = [
+            baseline_f1(contracts),
+            _micro_f1(fused(contracts, scored[name], 0.0), gold),
+            _micro_f1(alone(contracts, scored[name]), gold),
+            _micro_f1(fused(contracts, scored[name], best_w), gold),
+        ]
+        print(f"| {name} | " + " | ".join(f"{f:.3f}" for f in row) + " |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    cli = parser(__doc__.splitlines()[0], dtype="float32")
+    cli.add_argument("--questions", type=int, default=480)
+    cli.add_argument("--validation-questions", type=int, default=96)
+    args = cli.parse_args(argv)
+    split, train_c, val_c, independent = cuad_sets(args.cuad)
     folder = args.out / "clauses-lora"
     if not args.skip_training:
-        train, counts = _examples(train_c, limit=args.questions, seed=args.seed)
+        examples, counts = _examples(train_c, limit=args.questions, seed=args.seed)
         val, val_counts = _examples(val_c, limit=args.validation_questions, seed=args.seed)
         print(f"training questions {counts}; validation questions {val_counts}")
-        settings = LoraSettings(epochs=args.epochs, seed=args.seed, dtype=args.dtype)
-        data = {
-            "source": "CUAD_v1 (CC BY 4.0, The Atticus Project)",
-            "train_contracts": [p.name for p in split.train],
-            "validation_contracts": [p.name for p in split.validation],
-            "questions": counts,
-            "validation_questions": val_counts,
-        }
-        started = time.perf_counter()
-        _, figures = train_lora(
-            train, val, out=folder, task="clauses", settings=settings, data=data
-        )
-        print(f"trained in {time.perf_counter() - started:.0f} s: {json.dumps(figures)}")
-    independent_paths = independent_contracts(
-        args.cuad, exclude_texts=sorted((ROOT / "datasets/clauses").glob("*.txt"))
-    )
-    independent = list(
-        zip(cuad_contracts(independent_paths, csv_path, k=3), independent_paths, strict=True)
-    )
+        about = {"questions": counts, "validation_questions": val_counts}
+        train(folder, (examples, val), split=split, args=args, about=about)
     scorer = _Scorer(folder / "peft", "bfloat16")
     head = head_mod.ClauseHead.load(head_mod.shipped_head_dir("learned"))
     sets = {"validation (48)": val_c, f"independent check ({len(independent)})": independent}
@@ -256,27 +312,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, pairs in sets.items():
         scored[name], seconds = _score_contracts(scorer, pairs, name)
         print(f"{name}: scored in {seconds:.0f} s")
-    val_contracts = [c for c, _ in val_c]
-    val_gold = _gold(val_contracts)
-    by_w = {
-        w: _micro_f1(_fused_spans(head, val_contracts, scored["validation (48)"], w), val_gold)
-        for w in WEIGHTS
-    }
-    best_w = max(WEIGHTS, key=lambda w: (round(by_w[w], 6), -w))
-    print("validation F1 by w: " + ", ".join(f"{w}: {f:.3f}" for w, f in by_w.items()))
-    print(f"w chosen on validation: {best_w}")
-    print("\n| contracts | baseline (code) | learned (no model) | LoRA alone | learned + LoRA |")
-    print("|---|---|---|---|---|")
-    for name, pairs in sets.items():
-        contracts = [c for c, _ in pairs]
-        gold = _gold(contracts)
-        row = [
-            baseline_f1(contracts),
-            _micro_f1(_fused_spans(head, contracts, scored[name], 0.0), gold),
-            _micro_f1(_lora_spans(scored[name]), gold),
-            _micro_f1(_fused_spans(head, contracts, scored[name], best_w), gold),
-        ]
-        print(f"| {name} | " + " | ".join(f"{f:.3f}" for f in row) + " |")
+    report(
+        {name: [c for c, _ in pairs] for name, pairs in sets.items()},
+        scored,
+        fused=lambda contracts, mine, w: _fused_spans(head, contracts, mine, w),
+        alone=lambda _contracts, mine: _lora_spans(mine),
+        weights=WEIGHTS,
+    )
     answers = [
         max(q["p"], key=lambda c: q["p"][c]) for s in scored.values() for m in s for q in m.values()
     ]

@@ -32,7 +32,6 @@ Deterministic: one run. Prints the figures, the timings and the host.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import random
@@ -42,20 +41,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from structkit._host import host
 from structkit.tasks.clauses import _head as head_mod
 from structkit.tasks.clauses import _modes as modes
-from structkit.tuning._clauses import _micro_f1, baseline_f1
-from structkit.tuning._clauses_data import (
-    Contract,
-    cuad_contracts,
-    cuad_split,
-    independent_contracts,
-    slot_span,
-)
-from structkit.tuning._lora import LoraExample, LoraSettings, train_lora
+from structkit.tuning._clauses_data import Contract, slot_span
+from structkit.tuning._lora import LoraExample
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import clauses_lora as shared
+
 WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
 _PREFIX = '{"choice":"'
 
@@ -177,43 +170,23 @@ def _spans(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("cuad", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--examples", type=int, default=800)
-    parser.add_argument("--validation-examples", type=int, default=96)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--dtype", default="bfloat16", help="training dtype (scoring: bfloat16)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip-training", action="store_true", help="score OUT's LoRA")
-    args = parser.parse_args(argv)
-    csv_path = args.cuad / "master_clauses.csv"
-    ours = sorted((ROOT / "datasets/clauses").glob("*.txt"))
-    print(f"host: {host()}")
-    split = cuad_split(args.cuad, exclude_texts=ours)
-    train_c = cuad_contracts(split.train, csv_path, k=3)
-    val_c = cuad_contracts(split.validation, csv_path, k=3)
+    cli = shared.parser(__doc__.splitlines()[0], dtype="bfloat16")
+    cli.add_argument("--examples", type=int, default=800)
+    cli.add_argument("--validation-examples", type=int, default=96)
+    args = cli.parse_args(argv)
+    split, *pairs = shared.cuad_sets(args.cuad)
+    train_c, val_c, independent = ([c for c, _ in p] for p in pairs)
     folder = args.out / "clauses-pointwise-lora"
     if not args.skip_training:
-        train, counts = _examples(train_c, limit=args.examples, seed=args.seed)
+        examples, counts = _examples(train_c, limit=args.examples, seed=args.seed)
         val, val_counts = _examples(val_c, limit=args.validation_examples, seed=args.seed)
         print(f"training slots {counts}; validation slots {val_counts}")
-        settings = LoraSettings(epochs=args.epochs, seed=args.seed, dtype=args.dtype)
-        data = {
-            "source": "CUAD_v1 (CC BY 4.0, The Atticus Project)",
+        about = {
             "question": "pointwise: is this candidate a clause of the category (yes/no)",
-            "train_contracts": [p.name for p in split.train],
-            "validation_contracts": [p.name for p in split.validation],
             "examples": counts,
             "validation_examples": val_counts,
         }
-        started = time.perf_counter()
-        _, figures = train_lora(
-            train, val, out=folder, task="clauses", settings=settings, data=data
-        )
-        print(f"trained in {time.perf_counter() - started:.0f} s: {json.dumps(figures)}")
-    independent_paths = independent_contracts(args.cuad, exclude_texts=ours)
-    independent = cuad_contracts(independent_paths, csv_path, k=3)
+        shared.train(folder, (examples, val), split=split, args=args, about=about)
     margin = _Margin(folder / "peft")
     head = head_mod.ClauseHead.load(head_mod.shipped_head_dir("learned"))
     sets = {"validation (48)": val_c, f"independent check ({len(independent)})": independent}
@@ -221,34 +194,23 @@ def main(argv: list[str] | None = None) -> int:
     for name, contracts in sets.items():
         scored[name], seconds = _score(margin, contracts, name)
         print(f"{name}: scored in {seconds:.0f} s")
-    val_gold = [g for c in val_c for g in c.gold]
-    by_w = {
-        w: _micro_f1(_spans(head, val_c, scored["validation (48)"], w=w), val_gold) for w in WEIGHTS
-    }
-    best_w = max(WEIGHTS, key=lambda w: (round(by_w[w], 6), -w))
-    print("validation F1 by w: " + ", ".join(f"{w}: {f:.3f}" for w, f in by_w.items()))
-    print(f"w chosen on validation: {best_w}")
-    print("\n| contracts | baseline (code) | learned (no model) | LoRA alone | learned + LoRA |")
-    print("|---|---|---|---|---|")
+    shared.report(
+        sets,
+        scored,
+        fused=lambda contracts, mine, w: _spans(head, contracts, mine, w=w),
+        alone=lambda contracts, mine: _spans(head, contracts, mine, w=0.0, alone=True),
+        weights=WEIGHTS,
+    )
     for name, contracts in sets.items():
-        gold = [g for c in contracts for g in c.gold]
-        row = [
-            baseline_f1(contracts),
-            _micro_f1(_spans(head, contracts, scored[name], w=0.0), gold),
-            _micro_f1(_spans(head, contracts, scored[name], w=0.0, alone=True), gold),
-            _micro_f1(_spans(head, contracts, scored[name], w=best_w), gold),
-        ]
-        print(f"| {name} | " + " | ".join(f"{f:.3f}" for f in row) + " |")
-    for name, contracts in sets.items():
-        pairs = [
+        answered = [
             (m > 0, label)
             for c, ms in zip(contracts, scored[name], strict=True)
             for m, label in zip(ms, c.labels, strict=True)
         ]
-        tp = sum(1 for yes, label in pairs if yes and label)
+        tp = sum(1 for yes, label in answered if yes and label)
         print(
-            f"{name}: {len(pairs)} slots, {sum(label for _, label in pairs)} positive;"
-            f" LoRA says yes to {sum(yes for yes, _ in pairs)}, {tp} of them positive"
+            f"{name}: {len(answered)} slots, {sum(label for _, label in answered)} positive;"
+            f" LoRA says yes to {sum(yes for yes, _ in answered)}, {tp} of them positive"
         )
     return 0
 
